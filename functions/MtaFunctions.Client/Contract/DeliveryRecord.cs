@@ -1,0 +1,73 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace MtaFunctions.Client.Contract;
+
+/// <summary>
+/// One row of the <see cref="StorageNames.DeliveriesTable"/> table: one recipient of one message.
+/// Written by the delivery after every attempt; read by the delivery (to never send twice to an accepted
+/// recipient) and by <c>mta status</c>.
+/// </summary>
+public sealed class DeliveryRecord : ITableEntity
+{
+    /// <summary>The message id.</summary>
+    public string PartitionKey { get; set; } = "";
+
+    /// <summary>The recipient, escaped by <see cref="RowKeyFor"/> (table keys forbid / \ # ?).</summary>
+    public string RowKey { get; set; } = "";
+
+    /// <inheritdoc />
+    public DateTimeOffset? Timestamp { get; set; }
+
+    /// <inheritdoc />
+    public ETag ETag { get; set; }
+
+    /// <summary>The recipient address as queued; shown by status.</summary>
+    public string Recipient { get; set; } = "";
+
+    /// <summary><see cref="DeliveryState"/> name; the delivery skips final ones.</summary>
+    public string State { get; set; } = nameof(DeliveryState.Pending);
+
+    /// <summary>Attempts made so far; drives the retry schedule shown to operators.</summary>
+    public int Attempts { get; set; }
+
+    /// <summary>The last SMTP reply or local error, e.g. "450 4.2.1 Mailbox busy"; for status and DSNs.</summary>
+    public string? LastReply { get; set; }
+
+    /// <summary>When the last attempt finished.</summary>
+    public DateTimeOffset? LastAttemptAt { get; set; }
+
+    /// <summary>When the next attempt is due (deferred only).</summary>
+    public DateTimeOffset? NextAttemptAt { get; set; }
+
+    /// <summary>MX host name of the last session.</summary>
+    public string? MxHost { get; set; }
+
+    /// <summary>IP address of the last session.</summary>
+    public string? RemoteIp { get; set; }
+
+    /// <summary>Negotiated TLS version ("Tls13"), or null for plaintext.</summary>
+    public string? TlsVersion { get; set; }
+
+    /// <summary>Negotiated cipher suite, e.g. TLS_AES_256_GCM_SHA384.</summary>
+    public string? TlsCipher { get; set; }
+
+    /// <summary>Subject of the server certificate.</summary>
+    public string? CertificateSubject { get; set; }
+
+    /// <summary>Whether the certificate passed the check the policy demanded (PKIX or DANE).</summary>
+    public bool? CertificateVerified { get; set; }
+
+    /// <summary>The transport policy applied: none, starttls, sts, dane, tls-required-no.</summary>
+    public string? PolicyApplied { get; set; }
+
+    /// <summary>Detail of the policy: STS mode and id, the TLSA record that matched, ...</summary>
+    public string? PolicyDetail { get; set; }
+
+    /// <summary>The parsed state.</summary>
+    public DeliveryState ParsedState =>
+        Enum.TryParse<DeliveryState>(State, out var s) ? s : DeliveryState.Pending;
+
+    /// <summary>Row key for a recipient: lower-cased and escaped so that any RFC 5321 address is a valid key.</summary>
+    public static string RowKeyFor(string recipient) => Uri.EscapeDataString(recipient.ToLowerInvariant());
+}

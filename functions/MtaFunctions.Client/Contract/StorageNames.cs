@@ -1,0 +1,23 @@
+namespace MtaFunctions.Client.Contract;
+
+/// <summary>
+/// Queue, container and table names shared by producers, the delivery functions and the CLI.
+/// </summary>
+/// <remarks>Azure queue and container names must be lower case; table names are alphanumeric.</remarks>
+public static class StorageNames
+{
+    /// <summary>The queue producers write envelopes to; the delivery function is triggered by it.</summary>
+    public const string OutboundQueue = "outbound";
+
+    /// <summary>Where envelopes that can never be delivered go, wrapped with the reason.</summary>
+    public const string OutboundPoisonQueue = "outbound-poison";
+
+    /// <summary>Blob container holding message bodies too large to travel inline.</summary>
+    public const string MessageContainer = "outbound-messages";
+
+    /// <summary>Per-recipient delivery state (partition = message id, row = recipient).</summary>
+    public const string DeliveriesTable = "Deliveries";
+
+    /// <summary>The app setting / environment variable holding the storage connection string.</summary>
+    public const string ConnectionSetting = "AzureWebJobsStorage";
+}

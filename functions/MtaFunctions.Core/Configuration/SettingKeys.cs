@@ -1,0 +1,27 @@
+namespace MtaFunctions.Core.Configuration;
+
+/// <summary>
+/// Every setting key the code reads. Keys mirror Stalwart's (<c>queue.outbound.tls.dane</c> is
+/// <c>Queue:Outbound:Tls:Dane</c>, app setting <c>Queue__Outbound__Tls__Dane</c>).
+/// </summary>
+public static class SettingKeys
+{
+    /// <summary>Prefix of per-destination-domain rules: <c>Queue:Outbound:Tls:Rules:&lt;domain&gt;:&lt;TlsKey&gt;</c>.</summary>
+    public const string TlsRules = "Queue:Outbound:Tls:Rules";
+
+    public const string StartTls = "Queue:Outbound:Tls:StartTls";
+    public const string AllowInvalidCerts = "Queue:Outbound:Tls:AllowInvalidCerts";
+    public const string Dane = "Queue:Outbound:Tls:Dane";
+    public const string MtaSts = "Queue:Outbound:Tls:MtaSts";
+    public const string ExtraRootCas = "Queue:Outbound:Tls:ExtraRootCas";
+    public const string Hostname = "Queue:Outbound:Hostname";
+    public const string RetrySchedule = "Queue:Outbound:Retry:Schedule";
+    public const string MessageLifetime = "Queue:Outbound:Retry:Lifetime";
+    public const string SmtpPort = "Queue:Outbound:Smtp:Port";
+    public const string ConnectTimeout = "Queue:Outbound:Timeout:Connect";
+    public const string CommandTimeout = "Queue:Outbound:Timeout:Command";
+    public const string AllowPrivateDestinations = "Queue:Outbound:AllowPrivateDestinations";
+    public const string MaxParallelDomains = "Queue:Outbound:MaxParallelDomains";
+    public const string DnsServers = "Dns:Servers";
+    public const string DnsTimeout = "Dns:Timeout";
+}

@@ -1,0 +1,147 @@
+using MimeKit;
+using MtaFunctions.Core.Configuration;
+using MtaFunctions.Core.Dns;
+using MtaFunctions.Core.Policy;
+using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.TlsRpt;
+using MtaFunctions.Core.Smtp;
+
+namespace MtaFunctions.Core.Delivery;
+
+/// <summary>
+/// One attempt to deliver one message to the recipients of one domain.
+/// </summary>
+/// <remarks>
+/// Approach:
+/// 1. MX lookup: a null MX or NXDOMAIN fails the recipients for good, a DNS failure defers them.
+/// 2. The domain's TLS plan (rules, MTA-STS, DANE) is prepared once; each MX then gets its own policy,
+///    because DANE and STS matching are per host.
+/// 3. Every address of every MX is tried in preference order until one session reaches the transaction;
+///    a host the policy refuses is treated like an unreachable one (RFC 8461 §5, no pre-filtering).
+/// 4. The transaction's replies decide each recipient; if no session got that far, all are deferred.
+/// 5. Every TLS session attempt is counted for TLS-RPT, except those of report mail itself.
+/// </remarks>
+public sealed class DomainDeliverer(
+    OutboundSettings settings, IDnsResolver dns, MxResolver mxResolver, TlsPolicyResolver policies,
+    SmtpSender sender, DestinationGuard guard, ITlsSessionRecorder recorder)
+{
+    /// <summary>Attempts delivery to <paramref name="recipients"/>, all of <paramref name="domain"/>.</summary>
+    public async Task<IReadOnlyList<RecipientOutcome>> DeliverAsync(
+        string domain, IReadOnlyList<string> recipients, string from, MimeMessage message, bool tlsRequiredNo,
+        CancellationToken cancellationToken)
+    {
+        var mx = await mxResolver.ResolveAsync(domain, cancellationToken).ConfigureAwait(false);
+        if (mx.PermanentError is not null)
+        {
+            return All(recipients, OutcomeKind.Permanent, $"550 {mx.PermanentError}");
+        }
+
+        if (mx.TemporaryError is not null)
+        {
+            return All(recipients, OutcomeKind.Temporary, $"451 {mx.TemporaryError}");
+        }
+
+        var plan = await policies.ForDomainAsync(domain, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
+        var errors = new List<string>();
+        MxTlsPolicy? lastPolicy = null;
+        SmtpSessionResult? lastSession = null;
+        foreach (var host in mx.Hosts)
+        {
+            var addresses = await dns.QueryAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+            if (addresses.Status != DnsStatus.Found)
+            {
+                errors.Add($"{host}: address lookup {addresses.Status}{(addresses.Error is null ? "" : $" ({addresses.Error})")}");
+                continue;
+            }
+
+            var policy = await plan.ForMxAsync(host, addresses, cancellationToken).ConfigureAwait(false);
+            lastPolicy = policy;
+            if (policy.Refusal is { } refusal)
+            {
+                Record(policy, host, null, null, refusal.Type, refusal.Reason);
+                errors.Add($"{host}: {refusal.Reason}");
+                continue;
+            }
+
+            foreach (var address in addresses.Records)
+            {
+                if (!guard.IsAllowed(address))
+                {
+                    errors.Add($"{host}[{address}]: refused, not a public address ({SettingKeys.AllowPrivateDestinations} is off)");
+                    continue;
+                }
+
+                var session = await sender.SendAsync(new SmtpTarget(host, address, settings.SmtpPort), policy, from, recipients, message, cancellationToken)
+                    .ConfigureAwait(false);
+                lastSession = session;
+                RecordSession(policy, session);
+                if (session.Failure == SessionFailure.None)
+                {
+                    return session.Replies.Select(r => new RecipientOutcome(
+                            r.Recipient,
+                            r.Code is >= 200 and < 300 ? OutcomeKind.Delivered : r.Code >= 500 ? OutcomeKind.Permanent : OutcomeKind.Temporary,
+                            r.ToString(), session, policy.Applied, Detail(policy, session)))
+                        .ToList();
+                }
+
+                errors.Add(session.Error ?? session.Failure.ToString());
+            }
+        }
+
+        if (mx.Hosts.Count == 0)
+        {
+            errors.Add("no MX host left to try");
+        }
+
+        var reason = $"451 4.4.1 no MX host of {domain} could take the message: {string.Join("; ", errors)}";
+        return recipients.Select(r => new RecipientOutcome(r, OutcomeKind.Temporary, reason, lastSession, lastPolicy?.Applied, lastPolicy?.Detail)).ToList();
+    }
+
+    private static string? Detail(MxTlsPolicy policy, SmtpSessionResult session) =>
+        session.Tls?.Verdict?.MatchedRecord is { } matched ? $"{policy.Detail}; matched {matched}" : policy.Detail;
+
+    private static List<RecipientOutcome> All(IReadOnlyList<string> recipients, OutcomeKind kind, string reply) =>
+        recipients.Select(r => new RecipientOutcome(r, kind, reply, null, null, null)).ToList();
+
+    private void RecordSession(MxTlsPolicy policy, SmtpSessionResult session)
+    {
+        var host = session.Target.MxHost;
+        var ip = session.Target.Address.ToString();
+        switch (session.Failure)
+        {
+            case SessionFailure.Connect:
+            case SessionFailure.Dropped when session.Tls is null && session.StartTlsOffered is null:
+                // RFC 8460 §4.3.4: transient network errors are not TLS results.
+                return;
+            case SessionFailure.StartTlsNotOffered:
+                Record(policy, host, ip, session.LocalAddress, TlsRptResultType.StartTlsNotSupported, "STARTTLS not offered");
+                return;
+            case SessionFailure.TlsHandshake:
+                var verdict = session.Tls?.Verdict;
+                Record(policy, host, ip, session.LocalAddress, verdict?.Failure ?? TlsRptResultType.ValidationFailure, verdict?.Reason ?? session.Error);
+                return;
+        }
+
+        if (session.Tls is null)
+        {
+            // A plaintext session counts as a failure only when the server did not offer TLS at all; a
+            // session that skipped TLS by our own setting is not the receiver's failure.
+            if (session.StartTlsOffered == false && policy.Tls != TlsRequirement.Disabled)
+            {
+                Record(policy, host, ip, session.LocalAddress, TlsRptResultType.StartTlsNotSupported, "STARTTLS not offered");
+            }
+
+            return;
+        }
+
+        Record(policy, host, ip, session.LocalAddress, null, null);
+    }
+
+    private void Record(MxTlsPolicy policy, string host, string? ip, string? local, TlsRptResultType? failure, string? reason)
+    {
+        if (policy.Report is { } report)
+        {
+            recorder.Record(new TlsSessionResult(report, host, ip, local, failure, reason));
+        }
+    }
+}

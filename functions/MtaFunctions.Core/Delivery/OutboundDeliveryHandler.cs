@@ -1,0 +1,236 @@
+using System.Security.Cryptography;
+using System.Text;
+using Azure;
+using Microsoft.Extensions.Logging;
+using MimeKit;
+using MtaFunctions.Client;
+using MtaFunctions.Client.Contract;
+using MtaFunctions.Core.Configuration;
+using MtaFunctions.Core.Storage;
+
+namespace MtaFunctions.Core.Delivery;
+
+/// <summary>
+/// Handles one message of the <c>outbound</c> queue: the whole delivery path behind the queue trigger.
+/// </summary>
+/// <remarks>
+/// Approach:
+/// 1. Parse the envelope strictly; a payload that can never be delivered goes to the poison queue with its
+///    reason instead of crash-looping.
+/// 2. Read per-recipient state first: a queue message handed out twice (host retry, crash after sending)
+///    never sends again to a recipient already final.
+/// 3. Deliver per recipient domain, domains in parallel, each independent of the others.
+/// 4. Per domain, in this order: DSN for permanent failures, re-enqueue of deferred recipients with the
+///    schedule's delay, then the state rows. A crash between steps repeats work, never loses it.
+/// 5. When every recipient of the message is final, the message blob is deleted.
+/// </remarks>
+public sealed class OutboundDeliveryHandler(
+    OutboundSettings settings, OutboundQueueWriter writer, DeliveryStore store, PoisonQueue poison,
+    DomainDeliverer deliverer, TimeProvider time, ILogger<OutboundDeliveryHandler> logger)
+{
+    /// <summary>Processes one queue message.</summary>
+    /// <param name="payload">The queue message text (already base64-decoded by the trigger).</param>
+    /// <param name="dequeueCount">How often the queue has handed this message out.</param>
+    /// <param name="cancellationToken">Host shutdown.</param>
+    /// <exception cref="RequestFailedException">Storage failed on an early dequeue; the queue retries the message.</exception>
+    public async Task HandleAsync(string payload, long dequeueCount, CancellationToken cancellationToken)
+    {
+        OutboundEnvelope envelope;
+        try
+        {
+            envelope = EnvelopeSerializer.Parse(payload);
+        }
+        catch (EnvelopeFormatException e)
+        {
+            await PoisonAsync(payload, e.Message, dequeueCount, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await DeliverAsync(envelope, payload, dequeueCount, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (dequeueCount >= QueueLimits.MaxDequeueCount && !cancellationToken.IsCancellationRequested
+                                  && e is RequestFailedException or IOException or InvalidOperationException)
+        {
+            await PoisonAsync(payload, $"failed {dequeueCount} times, last: {e.GetType().Name}: {e.Message}", dequeueCount, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            Log.Failed(logger, e, envelope.Id, dequeueCount);
+            throw;
+        }
+    }
+
+    private async Task DeliverAsync(OutboundEnvelope envelope, string payload, long dequeueCount, CancellationToken cancellationToken)
+    {
+        MimeMessage message;
+        try
+        {
+            var body = await writer.ReadBodyAsync(envelope, cancellationToken).ConfigureAwait(false);
+            message = await MimeMessage.LoadAsync(new MemoryStream(body, writable: false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            await PoisonAsync(payload, $"outbound envelope: messageBlob: blob '{envelope.MessageBlob}' does not exist", dequeueCount, cancellationToken)
+                .ConfigureAwait(false);
+            return;
+        }
+        catch (FormatException e)
+        {
+            await PoisonAsync(payload, $"outbound envelope: message: not an RFC 5322 message ({e.Message})", dequeueCount, cancellationToken)
+                .ConfigureAwait(false);
+            return;
+        }
+
+        // RFC 8689 §5: "TLS-Required: No" asks for delivery without TLS enforcement; the header is removed
+        // before relaying (§4.1 lets the sender decide, the receiver has no use for it).
+        var tlsRequiredNo = message.Headers[TlsRequiredHeader] is { } value && value.Trim().Equals("No", StringComparison.OrdinalIgnoreCase);
+        message.Headers.RemoveAll(TlsRequiredHeader);
+
+        var states = await store.LoadAsync(envelope.Id, cancellationToken).ConfigureAwait(false);
+        var pending = envelope.To
+            .Where(r => !(states.TryGetValue(DeliveryRecord.RowKeyFor(r), out var row) && row.ParsedState.IsFinal()))
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .ToList();
+
+        if (pending.Count > 0)
+        {
+            using var gate = new SemaphoreSlim(settings.MaxParallelDomains);
+            var domains = pending.GroupBy(MailAddressSyntax.DomainOf).Select(async group =>
+            {
+                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    return await DeliverDomainAsync(envelope, message, group.Key, group.ToList(), states, tlsRequiredNo, cancellationToken)
+                        .ConfigureAwait(false);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            });
+            foreach (var rows in await Task.WhenAll(domains).ConfigureAwait(false))
+            {
+                foreach (var row in rows)
+                {
+                    states[row.RowKey] = row;
+                }
+            }
+        }
+
+        // Retries of other domains may still need the body; only when the whole message is final does it go.
+        if (states.Values.Count(r => r.ParsedState.IsFinal()) >= Math.Max(envelope.RecipientCount, envelope.To.Count))
+        {
+            await writer.DeleteBodyAsync(envelope, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<List<DeliveryRecord>> DeliverDomainAsync(
+        OutboundEnvelope envelope, MimeMessage message, string domain, List<string> recipients,
+        IReadOnlyDictionary<string, DeliveryRecord> states, bool tlsRequiredNo, CancellationToken cancellationToken)
+    {
+        var outcomes = await deliverer.DeliverAsync(domain, recipients, envelope.From, message, tlsRequiredNo, cancellationToken)
+            .ConfigureAwait(false);
+        var now = time.GetUtcNow();
+        var attempt = envelope.Attempt + 1;
+        var expiry = envelope.QueuedAt + settings.MessageLifetime;
+
+        // RFC 5321 §4.5.4.1: give up once the message has been queued for its lifetime.
+        var final = outcomes.Select(o => o.Kind == OutcomeKind.Temporary && now >= expiry
+                ? o with { Kind = OutcomeKind.Permanent, Reply = $"{o.Reply} (gave up: queued longer than {settings.MessageLifetime.TotalHours:0.#}h)" }
+                : o)
+            .ToList();
+
+        var failed = final.Where(o => o.Kind == OutcomeKind.Permanent).ToList();
+        if (failed.Count > 0 && envelope.From.Length > 0)
+        {
+            await BounceAsync(envelope, message, domain, attempt, failed, now, cancellationToken).ConfigureAwait(false);
+        }
+
+        var deferred = final.Where(o => o.Kind == OutcomeKind.Temporary).ToList();
+        DateTimeOffset? nextAttempt = null;
+        if (deferred.Count > 0)
+        {
+            var due = now + settings.RetryDelay(attempt);
+            nextAttempt = due > expiry ? expiry : due;
+            var retry = envelope with { To = deferred.Select(o => o.Recipient).ToList(), Attempt = attempt };
+            await writer.EnqueueAsync(retry, nextAttempt.Value - now, cancellationToken).ConfigureAwait(false);
+            Log.Deferred(logger, envelope.Id, deferred.Count, domain, nextAttempt.Value);
+        }
+
+        var rows = final.Select(o => ToRow(envelope, o, states, attempt, now, nextAttempt)).ToList();
+        await store.SaveAsync(rows, cancellationToken).ConfigureAwait(false);
+        foreach (var row in rows)
+        {
+            Log.Outcome(logger, envelope.Id, row.Recipient, row.State, attempt, row.LastReply ?? "");
+        }
+
+        return rows;
+    }
+
+    private DeliveryRecord ToRow(
+        OutboundEnvelope envelope, RecipientOutcome outcome, IReadOnlyDictionary<string, DeliveryRecord> states,
+        int attempt, DateTimeOffset now, DateTimeOffset? nextAttempt)
+    {
+        var key = DeliveryRecord.RowKeyFor(outcome.Recipient);
+        var previous = states.TryGetValue(key, out var p) ? p.Attempts : 0;
+        var session = outcome.Session;
+        var state = outcome.Kind switch
+        {
+            OutcomeKind.Delivered => DeliveryState.Delivered,
+            OutcomeKind.Temporary => DeliveryState.Deferred,
+            _ => envelope.From.Length > 0 ? DeliveryState.Bounced : DeliveryState.Failed,
+        };
+        return new DeliveryRecord
+        {
+            PartitionKey = envelope.Id,
+            RowKey = key,
+            Recipient = outcome.Recipient,
+            State = state.ToString(),
+            Attempts = Math.Max(previous, attempt - 1) + 1,
+            LastReply = Truncate(outcome.Reply, 2000),
+            LastAttemptAt = now,
+            NextAttemptAt = state == DeliveryState.Deferred ? nextAttempt : null,
+            MxHost = session?.Target.MxHost,
+            RemoteIp = session?.Target.Address.ToString(),
+            TlsVersion = session?.Tls is { Version: not "none" } tls ? tls.Version : null,
+            TlsCipher = session?.Tls?.Cipher,
+            CertificateSubject = session?.Tls?.CertificateSubject,
+            CertificateVerified = session?.Tls?.Verdict?.Verified,
+            PolicyApplied = outcome.PolicyApplied,
+            PolicyDetail = outcome.PolicyDetail,
+        };
+    }
+
+    private async Task BounceAsync(
+        OutboundEnvelope envelope, MimeMessage message, string domain, int attempt, List<RecipientOutcome> failed,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var dsn = DsnBuilder.Build(
+            settings.Hostname, envelope.From, message,
+            failed.Select(f => new FailedRecipient(f.Recipient, f.Reply, f.Session?.Target.MxHost)).ToList(),
+            envelope.QueuedAt, now);
+        using var buffer = new MemoryStream();
+        await dsn.WriteToAsync(buffer, cancellationToken).ConfigureAwait(false);
+
+        // A fixed id per (message, attempt, domain): a repeated run queues the same DSN id again, and the
+        // delivery of the second copy finds its recipient already final.
+        var dsnId = $"{envelope.Id[..Math.Min(envelope.Id.Length, 80)]}-dsn{attempt}-{ShortHash(domain)}";
+        await writer.EnqueueNewAsync(dsnId, "", [envelope.From], buffer.ToArray(), now, cancellationToken).ConfigureAwait(false);
+        Log.Bounced(logger, envelope.Id, dsnId, failed.Count);
+    }
+
+    private async Task PoisonAsync(string payload, string reason, long dequeueCount, CancellationToken cancellationToken)
+    {
+        Log.Poisoned(logger, reason);
+        await poison.SendAsync(payload, reason, dequeueCount, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string ShortHash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..10];
+
+    private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
+
+    private const string TlsRequiredHeader = "TLS-Required";
+}

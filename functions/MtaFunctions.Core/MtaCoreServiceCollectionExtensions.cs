@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using MtaFunctions.Client;
+using MtaFunctions.Core.Configuration;
+using MtaFunctions.Core.Delivery;
+using MtaFunctions.Core.Dns;
+using MtaFunctions.Core.Policy;
+using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Smtp;
+using MtaFunctions.Core.Storage;
+
+namespace MtaFunctions.Core;
+
+/// <summary>Registers the engine, the same way for the Function App, LocalHost and tests.</summary>
+public static class MtaCoreServiceCollectionExtensions
+{
+    /// <summary>
+    /// Reads and checks all settings now (a bad one throws <see cref="SettingsException"/> at start-up) and
+    /// registers every handler with its dependencies.
+    /// </summary>
+    public static IServiceCollection AddMtaCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        var settings = SettingsReader.Read(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(settings);
+        services.AddSingleton(settings.Outbound);
+        services.AddSingleton(settings.Dns);
+        services.AddSingleton(new TrustedRoots(settings.Outbound.ExtraRootCasFile));
+        services.AddSingleton(new DestinationGuard(settings.Outbound.AllowPrivateDestinations));
+        services.AddSingleton(_ => StorageAccount.FromConfiguration(configuration));
+        services.AddSingleton(sp => sp.GetRequiredService<StorageAccount>().OutboundWriter());
+        services.AddSingleton(sp => new DeliveryStore(sp.GetRequiredService<StorageAccount>().Tables));
+        services.AddSingleton(sp => new PoisonQueue(sp.GetRequiredService<StorageAccount>().Queues, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IDnsResolver>(sp => new DnsClientResolver(settings.Dns));
+        services.AddSingleton<MxResolver>();
+        services.AddSingleton<TlsPolicyResolver>();
+        services.AddSingleton<SmtpSender>();
+        services.AddSingleton<TlsSessionCounter>();
+        services.AddSingleton<ITlsSessionRecorder>(sp => sp.GetRequiredService<TlsSessionCounter>());
+        services.AddSingleton<DomainDeliverer>();
+        services.AddSingleton<OutboundDeliveryHandler>();
+        services.AddSingleton<StorageInitializer>();
+        return services;
+    }
+}

@@ -1,0 +1,28 @@
+using MtaFunctions.Core.Reporting.TlsRpt;
+
+namespace MtaFunctions.Core.Policy;
+
+/// <summary>How one MX host must be talked to: the outcome of settings, rules, MTA-STS and DANE for that host.</summary>
+public sealed record MxTlsPolicy
+{
+    /// <summary>STARTTLS use.</summary>
+    public required TlsRequirement Tls { get; init; }
+
+    /// <summary>How the certificate is judged when TLS is used.</summary>
+    public required ICertificateCheck Check { get; init; }
+
+    /// <summary>Name of the policy applied, shown by status: none, sts, dane, tls-required-no.</summary>
+    public required string Applied { get; init; }
+
+    /// <summary>Human detail: modes, STS id, TLSA records.</summary>
+    public string? Detail { get; init; }
+
+    /// <summary>The policy as TLS-RPT reports it; null when this session must not be counted (report mail).</summary>
+    public TlsRptPolicy? Report { get; init; }
+
+    /// <summary>
+    /// When set, this MX must not be used now (MX not in an enforced STS policy, DANE lookup failed, ...):
+    /// the attempt is recorded with this result type and the next MX is tried.
+    /// </summary>
+    public (TlsRptResultType Type, string Reason)? Refusal { get; init; }
+}

@@ -1,0 +1,97 @@
+using System.Net;
+using MtaFunctions.Core.Configuration;
+using MtaFunctions.Core.Dns;
+using MtaFunctions.Core.Reporting.TlsRpt;
+
+namespace MtaFunctions.Core.Policy;
+
+/// <summary>
+/// Turns settings, per-domain rules and the destination's published policies into one
+/// <see cref="MxTlsPolicy"/> per MX host.
+/// </summary>
+/// <remarks>
+/// Order of precedence, strongest first: <c>TLS-Required: No</c> on the message (RFC 8689 §5: opportunistic,
+/// nothing enforced); DANE for an MX with usable TLSA records (RFC 8461 §2: DANE wins over MTA-STS); an
+/// MTA-STS policy in enforce mode; the STARTTLS / AllowInvalidCerts settings.
+/// </remarks>
+public sealed class TlsPolicyResolver(OutboundSettings settings, TrustedRoots roots)
+{
+    private readonly PkixCertificateCheck _pkix = new(roots);
+
+    /// <summary>Prepares the policy of one destination domain for one delivery attempt.</summary>
+    /// <param name="domain">Recipient domain (lower case).</param>
+    /// <param name="tlsRequiredNo">The message carries <c>TLS-Required: No</c>.</param>
+    /// <param name="cancellationToken">Cancels lookups.</param>
+    public Task<DomainTlsPlan> ForDomainAsync(string domain, bool tlsRequiredNo, CancellationToken cancellationToken)
+    {
+        _ = cancellationToken;
+        var tls = settings.TlsFor(domain);
+        return Task.FromResult(new DomainTlsPlan(domain, tls, tlsRequiredNo, _pkix));
+    }
+}
+
+/// <summary>The TLS policy of one destination domain for one attempt; hands out per-MX decisions.</summary>
+public sealed class DomainTlsPlan
+{
+    private readonly PkixCertificateCheck _pkix;
+
+    internal DomainTlsPlan(string domain, TlsSettings settings, bool tlsRequiredNo, PkixCertificateCheck pkix)
+    {
+        Domain = domain;
+        Settings = settings;
+        TlsRequiredNo = tlsRequiredNo;
+        _pkix = pkix;
+    }
+
+    /// <summary>The recipient domain.</summary>
+    public string Domain { get; }
+
+    /// <summary>The effective TLS settings (defaults overridden by a rule).</summary>
+    public TlsSettings Settings { get; }
+
+    /// <summary>The message asked for no TLS enforcement (RFC 8689).</summary>
+    public bool TlsRequiredNo { get; }
+
+    /// <summary>The policy for one MX host of the domain.</summary>
+    /// <param name="mxHost">The MX host name.</param>
+    /// <param name="addresses">Its A/AAAA answer (DANE needs to know whether it was authenticated).</param>
+    /// <param name="cancellationToken">Cancels lookups.</param>
+    public Task<MxTlsPolicy> ForMxAsync(string mxHost, DnsAnswer<IPAddress> addresses, CancellationToken cancellationToken)
+    {
+        _ = (addresses, cancellationToken);
+        if (TlsRequiredNo)
+        {
+            // RFC 8689 §5: deliver with whatever TLS is on offer, no certificate or policy enforcement, and
+            // (RFC 8460 §3) do not count the session: report mail must not feed the next report.
+            return Task.FromResult(new MxTlsPolicy
+            {
+                Tls = TlsRequirement.Opportunistic,
+                Check = new AcceptAnyCertificateCheck(_pkix),
+                Applied = "tls-required-no",
+                Detail = "TLS-Required: No",
+                Report = null,
+            });
+        }
+
+        return Task.FromResult(StartTlsPolicy(mxHost));
+    }
+
+    private MxTlsPolicy StartTlsPolicy(string mxHost)
+    {
+        _ = mxHost;
+        var tls = Settings.StartTls switch
+        {
+            StartTlsMode.Disable => TlsRequirement.Disabled,
+            StartTlsMode.Require => TlsRequirement.Required,
+            _ => TlsRequirement.Opportunistic,
+        };
+        return new MxTlsPolicy
+        {
+            Tls = tls,
+            Check = Settings.AllowInvalidCerts ? new AcceptAnyCertificateCheck(_pkix) : _pkix,
+            Applied = "none",
+            Detail = $"starttls={SettingsReader.Word(Settings.StartTls)} allow-invalid-certs={(Settings.AllowInvalidCerts ? "true" : "false")}",
+            Report = TlsRptPolicy.NoPolicy(Domain),
+        };
+    }
+}

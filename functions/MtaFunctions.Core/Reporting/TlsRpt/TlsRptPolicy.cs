@@ -1,0 +1,15 @@
+namespace MtaFunctions.Core.Reporting.TlsRpt;
+
+/// <summary>The policy a TLS session ran under, as RFC 8460 §4.4 reports it.</summary>
+/// <param name="Type">sts, tlsa or no-policy-found.</param>
+/// <param name="Domain">Policy domain: the recipient domain for STS and no policy; the TLSA base domain (the MX host) for DANE (RFC 8460 §1.1).</param>
+/// <param name="Strings">policy-string: one element per STS policy line or per TLSA record.</param>
+/// <param name="MxHostPatterns">mx-host: the STS policy's mx patterns (empty otherwise).</param>
+public sealed record TlsRptPolicy(TlsRptPolicyType Type, string Domain, IReadOnlyList<string> Strings, IReadOnlyList<string> MxHostPatterns)
+{
+    /// <summary>No policy found for <paramref name="domain"/>.</summary>
+    public static TlsRptPolicy NoPolicy(string domain) => new(TlsRptPolicyType.NoPolicyFound, domain, [], []);
+
+    /// <summary>A grouping key: same type, domain, strings and patterns are the same policy in a report.</summary>
+    public string Key => $"{Type.ToWire()}|{Domain}|{string.Join('\n', Strings)}|{string.Join(',', MxHostPatterns)}";
+}

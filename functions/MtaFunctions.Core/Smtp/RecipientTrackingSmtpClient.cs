@@ -1,0 +1,19 @@
+using MailKit.Net.Smtp;
+using MimeKit;
+
+namespace MtaFunctions.Core.Smtp;
+
+/// <summary>
+/// MailKit's client, keeping each recipient's reply instead of aborting the whole message on the first
+/// rejected RCPT: the rest of the recipients are still delivered (partial acceptance).
+/// </summary>
+internal sealed class RecipientTrackingSmtpClient : SmtpClient
+{
+    public Dictionary<string, RecipientReply> Replies { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    protected override void OnRecipientAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response) =>
+        Replies[mailbox.Address] = new RecipientReply(mailbox.Address, (int)response.StatusCode, response.Response);
+
+    protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response) =>
+        Replies[mailbox.Address] = new RecipientReply(mailbox.Address, (int)response.StatusCode, response.Response);
+}

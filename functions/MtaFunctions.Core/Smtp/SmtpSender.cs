@@ -1,0 +1,192 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using MailKit;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+using MtaFunctions.Core.Configuration;
+using MtaFunctions.Core.Policy;
+
+namespace MtaFunctions.Core.Smtp;
+
+/// <summary>
+/// Runs one SMTP session to one MX address under an <see cref="MxTlsPolicy"/>: connect, EHLO, STARTTLS as the
+/// policy demands, certificate judged by the policy's check, MAIL/RCPT/DATA, QUIT.
+/// </summary>
+/// <remarks>
+/// The socket is connected to the chosen IP, while MailKit is given the MX host name, so SNI and the
+/// certificate name check use the name (RFC 8461 §7.1, RFC 7672 §8.1). A refused certificate ends the
+/// session: there is no plaintext retry on the same host.
+/// </remarks>
+public sealed class SmtpSender(OutboundSettings settings)
+{
+    /// <summary>Delivers <paramref name="message"/> to <paramref name="recipients"/> through <paramref name="target"/>.</summary>
+    /// <param name="target">MX host and address.</param>
+    /// <param name="policy">TLS requirement and certificate check.</param>
+    /// <param name="from">Envelope sender; "" sends <c>MAIL FROM:&lt;&gt;</c>.</param>
+    /// <param name="recipients">Envelope recipients.</param>
+    /// <param name="message">The message to send.</param>
+    /// <param name="cancellationToken">Cancels the session.</param>
+    public async Task<SmtpSessionResult> SendAsync(
+        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, MimeMessage message,
+        CancellationToken cancellationToken)
+    {
+        using var socket = new Socket(target.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            connectTimeout.CancelAfter(settings.ConnectTimeout);
+            await socket.ConnectAsync(new IPEndPoint(target.Address, target.Port), connectTimeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return new SmtpSessionResult
+            {
+                Target = target,
+                Failure = SessionFailure.Connect,
+                Error = e is SocketException se ? $"connect to {target}: {se.SocketErrorCode}" : $"connect to {target}: timed out after {settings.ConnectTimeout.TotalSeconds:0}s",
+            };
+        }
+
+        var local = (socket.LocalEndPoint as IPEndPoint)?.Address.ToString();
+        CertificateVerdict? verdict = null;
+        string? subject = null;
+        using var client = new RecipientTrackingSmtpClient
+        {
+            LocalDomain = settings.Hostname,
+            Timeout = (int)Math.Min(int.MaxValue, settings.CommandTimeout.TotalMilliseconds),
+            CheckCertificateRevocation = false,
+            SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+        };
+        client.ServerCertificateValidationCallback = (_, certificate, chain, errors) =>
+        {
+            if (certificate is null)
+            {
+                verdict = CertificateVerdict.Refused(Reporting.TlsRpt.TlsRptResultType.ValidationFailure, "the server sent no certificate");
+                return false;
+            }
+
+            var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+            subject = leaf.Subject;
+            var peer = chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>().ToList() ?? [leaf];
+            if (peer.Count == 0 || !peer[0].RawDataMemory.Span.SequenceEqual(leaf.RawDataMemory.Span))
+            {
+                peer.Insert(0, leaf);
+            }
+
+            verdict = policy.Check.Check(new CertificateContext(leaf, peer, errors, target.MxHost));
+            return verdict.Accept;
+        };
+
+        var options = policy.Tls switch
+        {
+            TlsRequirement.Disabled => SecureSocketOptions.None,
+            TlsRequirement.Required => SecureSocketOptions.StartTls,
+            _ => SecureSocketOptions.StartTlsWhenAvailable,
+        };
+
+        try
+        {
+            await client.ConnectAsync(socket, target.MxHost, target.Port, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotSupportedException)
+        {
+            return new SmtpSessionResult
+            {
+                Target = target, Failure = SessionFailure.StartTlsNotOffered, StartTlsOffered = false, LocalAddress = local,
+                Error = $"{target}: STARTTLS required but not offered",
+            };
+        }
+        catch (SslHandshakeException e)
+        {
+            return new SmtpSessionResult
+            {
+                Target = target, Failure = SessionFailure.TlsHandshake, StartTlsOffered = true, LocalAddress = local,
+                Tls = new TlsDetails("none", null, subject, verdict),
+                Error = verdict is { Accept: false }
+                    ? $"{target}: certificate refused: {verdict.Reason}"
+                    : $"{target}: TLS handshake failed: {e.InnerException?.Message ?? e.Message}",
+            };
+        }
+        catch (SmtpCommandException e)
+        {
+            return new SmtpSessionResult
+            {
+                Target = target, Failure = SessionFailure.Protocol, LocalAddress = local,
+                Error = $"{target}: {(int)e.StatusCode} {e.Message}",
+            };
+        }
+        catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException
+                                      || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return new SmtpSessionResult
+            {
+                Target = target, Failure = SessionFailure.Dropped, LocalAddress = local,
+                Error = $"{target}: {e.Message}",
+            };
+        }
+
+        var offered = client.Capabilities.HasFlag(SmtpCapabilities.StartTLS) || client.IsSecure;
+        var tls = client.IsSecure
+            ? new TlsDetails(client.SslProtocol.ToString(), client.SslCipherSuite?.ToString(), subject, verdict)
+            : null;
+        var result = new SmtpSessionResult { Target = target, Tls = tls, StartTlsOffered = offered, LocalAddress = local };
+        return await TransactAsync(client, result, from, recipients, message, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<SmtpSessionResult> TransactAsync(
+        RecipientTrackingSmtpClient client, SmtpSessionResult result, string from, IReadOnlyList<string> recipients,
+        MimeMessage message, CancellationToken cancellationToken)
+    {
+        var sender = new MailboxAddress("", from);
+        var rcpts = recipients.Select(r => new MailboxAddress("", r)).ToList();
+        try
+        {
+            var dataReply = await client.SendAsync(message, sender, rcpts, cancellationToken).ConfigureAwait(false);
+            var replies = recipients.Select(r => client.Replies.TryGetValue(r, out var reply) && reply.Code >= 400
+                    ? reply
+                    : new RecipientReply(r, 250, dataReply))
+                .ToList();
+            await QuitAsync(client).ConfigureAwait(false);
+            return result with { Replies = replies };
+        }
+        catch (SmtpCommandException e) when (e.ErrorCode == SmtpErrorCode.MessageNotAccepted && client.Replies.Count == recipients.Count)
+        {
+            // Every RCPT was refused: the replies say why, one by one.
+            await QuitAsync(client).ConfigureAwait(false);
+            return result with { Replies = recipients.Select(r => client.Replies[r]).ToList() };
+        }
+        catch (SmtpCommandException e)
+        {
+            // MAIL FROM refused, or the DATA reply was an error: it applies to every recipient not already refused.
+            var code = (int)e.StatusCode;
+            var replies = recipients.Select(r => client.Replies.TryGetValue(r, out var reply) && reply.Code >= 400
+                    ? reply
+                    : new RecipientReply(r, code is >= 400 and < 600 ? code : 451, e.Message))
+                .ToList();
+            await QuitAsync(client).ConfigureAwait(false);
+            return result with { Replies = replies };
+        }
+        catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException
+                                      || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // RFC 5321 §4.1.1.4: without a final DATA reply the message was not delivered.
+            return result with { Failure = SessionFailure.Dropped, Error = $"{result.Target}: {e.Message}" };
+        }
+    }
+
+    private static async Task QuitAsync(SmtpClient client)
+    {
+        try
+        {
+            using var quitTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await client.DisconnectAsync(true, quitTimeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SmtpProtocolException or SmtpCommandException or OperationCanceledException or SocketException)
+        {
+            // The transaction is complete; a failed QUIT changes nothing.
+        }
+    }
+}

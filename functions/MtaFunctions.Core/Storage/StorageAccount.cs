@@ -1,0 +1,75 @@
+using Azure.Core;
+using Azure.Data.Tables;
+using Azure.Identity;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
+using MtaFunctions.Client;
+using MtaFunctions.Client.Contract;
+using MtaFunctions.Core.Configuration;
+
+namespace MtaFunctions.Core.Storage;
+
+/// <summary>
+/// The app's storage account (queues, tables, blobs), from the same settings the Functions host uses:
+/// <c>AzureWebJobsStorage</c> as a connection string, or identity-based
+/// <c>AzureWebJobsStorage__queueServiceUri</c> / <c>__tableServiceUri</c> / <c>__blobServiceUri</c>
+/// with <c>__credential=managedidentity</c> and <c>__clientId</c>.
+/// </summary>
+public sealed class StorageAccount
+{
+    private StorageAccount(QueueServiceClient queues, TableServiceClient tables, BlobServiceClient blobs)
+    {
+        Queues = queues;
+        Tables = tables;
+        Blobs = blobs;
+    }
+
+    public QueueServiceClient Queues { get; }
+    public TableServiceClient Tables { get; }
+    public BlobServiceClient Blobs { get; }
+
+    /// <summary>From a connection string (Azurite, tests, CLI).</summary>
+    public static StorageAccount FromConnectionString(string connectionString) => new(
+        new QueueServiceClient(connectionString, OutboundQueueWriter.QueueOptions),
+        new TableServiceClient(connectionString),
+        new BlobServiceClient(connectionString));
+
+    /// <summary>From configuration, as the Functions host reads <c>AzureWebJobsStorage</c>.</summary>
+    /// <exception cref="SettingsException">Neither a connection string nor service URIs are set.</exception>
+    public static StorageAccount FromConfiguration(IConfiguration config)
+    {
+        const string key = StorageNames.ConnectionSetting;
+        if (SettingsReader.Text(config, key) is { } connectionString)
+        {
+            return FromConnectionString(connectionString);
+        }
+
+        var section = config.GetSection(key);
+        var queueUri = Uri(section, "queueServiceUri");
+        var tableUri = Uri(section, "tableServiceUri");
+        var blobUri = Uri(section, "blobServiceUri");
+        if (queueUri is null || tableUri is null || blobUri is null)
+        {
+            throw new SettingsException(key, "set a connection string, or all of __queueServiceUri, __tableServiceUri and __blobServiceUri");
+        }
+
+        TokenCredential credential = string.Equals(section["credential"], "managedidentity", StringComparison.OrdinalIgnoreCase)
+            ? new ManagedIdentityCredential(section["clientId"] is { Length: > 0 } id ? ManagedIdentityId.FromUserAssignedClientId(id) : ManagedIdentityId.SystemAssigned)
+            : new DefaultAzureCredential();
+        return new StorageAccount(
+            new QueueServiceClient(queueUri, credential, OutboundQueueWriter.QueueOptions),
+            new TableServiceClient(tableUri, credential),
+            new BlobServiceClient(blobUri, credential));
+    }
+
+    private static Uri? Uri(IConfigurationSection section, string name) =>
+        section[name] is { Length: > 0 } text
+            ? System.Uri.TryCreate(text, UriKind.Absolute, out var uri) ? uri : throw new SettingsException($"{section.Path}__{name}", $"'{text}' is not an absolute URI")
+            : null;
+
+    /// <summary>The outbound queue writer over this account.</summary>
+    public OutboundQueueWriter OutboundWriter() => new(
+        Queues.GetQueueClient(StorageNames.OutboundQueue),
+        Blobs.GetBlobContainerClient(StorageNames.MessageContainer));
+}

@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using MtaFunctions.Core;
+
+namespace MtaFunctions.LocalHost;
+
+/// <summary>Builds the WebJobs host that runs the Function App's handlers locally.</summary>
+public static class LocalHostBuilder
+{
+    /// <summary>Builds the host; settings are read (and checked) here.</summary>
+    /// <param name="args">Command-line overrides (<c>--Key=value</c>).</param>
+    /// <param name="settingsDirectory">Where local.settings.json is looked for.</param>
+    /// <param name="configure">Extra configuration (tests).</param>
+    public static IHost Build(string[] args, string settingsDirectory, Action<IConfigurationBuilder>? configure = null)
+    {
+        var hostJson = Path.Combine(AppContext.BaseDirectory, "host.json");
+        var builder = new HostBuilder()
+            .ConfigureAppConfiguration(c =>
+            {
+                c.AddLocalSettings(Path.Combine(settingsDirectory, "local.settings.json"));
+                c.AddEnvironmentVariables();
+                c.AddCommandLine(args);
+                configure?.Invoke(c);
+            })
+            .ConfigureLogging(l => l.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information)
+                .AddFilter("Azure.Core", LogLevel.Warning).AddFilter("Azure.Storage", LogLevel.Warning)
+                .AddFilter("Host", LogLevel.Warning).AddFilter("Microsoft.Azure.WebJobs", LogLevel.Warning))
+            .ConfigureWebJobs(b =>
+            {
+                b.AddAzureStorageQueues(o => HostJson.ApplyQueueOptions(hostJson, o));
+            })
+            .ConfigureServices((context, services) =>
+            {
+                services.AddMtaCore(context.Configuration);
+                services.AddSingleton<QueueFunctions>();
+            });
+        return builder.Build();
+    }
+}

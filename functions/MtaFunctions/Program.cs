@@ -1,0 +1,9 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using MtaFunctions.Core;
+
+var builder = FunctionsApplication.CreateBuilder(args);
+builder.ConfigureFunctionsWebApplication();
+builder.Services.AddMtaCore(builder.Configuration);
+builder.Build().Run();

@@ -1,0 +1,106 @@
+using Microsoft.Extensions.Configuration;
+using MtaFunctions.Core.Configuration;
+
+namespace MtaFunctions.Tests.Configuration;
+
+public sealed class SettingsReaderTests
+{
+    private static MtaSettings Read(params (string Key, string Value)[] values) =>
+        SettingsReader.Read(new ConfigurationBuilder()
+            .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value)))
+            .Build());
+
+    [Fact]
+    public void Read_NoSettings_PinsEveryDefault()
+    {
+        var s = Read();
+        Assert.Equal(TlsSettings.Default, s.Outbound.Tls);
+        Assert.Equal(StartTlsMode.Optional, s.Outbound.Tls.StartTls);
+        Assert.False(s.Outbound.Tls.AllowInvalidCerts);
+        Assert.Equal(PolicyMode.Optional, s.Outbound.Tls.Dane);
+        Assert.Equal(PolicyMode.Optional, s.Outbound.Tls.MtaSts);
+        Assert.Equal(25, s.Outbound.SmtpPort);
+        Assert.Equal(TimeSpan.FromDays(5), s.Outbound.MessageLifetime);
+        Assert.Equal(TimeSpan.FromMinutes(2), s.Outbound.RetrySchedule[0]);
+        Assert.Equal(TimeSpan.FromHours(8), s.Outbound.RetrySchedule[^1]);
+        Assert.Equal(TimeSpan.FromSeconds(30), s.Outbound.ConnectTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(5), s.Outbound.CommandTimeout);
+        Assert.False(s.Outbound.AllowPrivateDestinations);
+        Assert.Null(s.Outbound.ExtraRootCasFile);
+        Assert.Empty(s.Outbound.Rules);
+        Assert.Empty(s.Dns.Servers);
+        Assert.Equal(TimeSpan.FromSeconds(5), s.Dns.Timeout);
+        Assert.False(string.IsNullOrEmpty(s.Outbound.Hostname));
+    }
+
+    [Theory]
+    [InlineData(SettingKeys.StartTls, "maybe", "setting Queue:Outbound:Tls:StartTls: 'maybe' is not one of optional, require, disable")]
+    [InlineData(SettingKeys.Dane, "on", "setting Queue:Outbound:Tls:Dane: 'on' is not one of optional, require, disable")]
+    [InlineData(SettingKeys.MtaSts, "enforce", "setting Queue:Outbound:Tls:MtaSts: 'enforce' is not one of optional, require, disable")]
+    [InlineData(SettingKeys.AllowInvalidCerts, "yes", "setting Queue:Outbound:Tls:AllowInvalidCerts: 'yes' is not one of true, false")]
+    [InlineData(SettingKeys.SmtpPort, "70000", "setting Queue:Outbound:Smtp:Port: '70000' is not an integer in 1..65535")]
+    [InlineData(SettingKeys.RetrySchedule, "2m,soon", "setting Queue:Outbound:Retry:Schedule: 'soon' is not a duration such as 30s, 5m, 2h, 5d or 00:05:00")]
+    [InlineData(SettingKeys.MessageLifetime, "-1d", "setting Queue:Outbound:Retry:Lifetime: '-1d' must be positive")]
+    [InlineData(SettingKeys.DnsServers, "dns.google", "setting Dns:Servers: 'dns.google' is not an IP address with an optional port (9.9.9.9, 127.0.0.1:5353, [::1]:53)")]
+    [InlineData(SettingKeys.Hostname, "localhost", "setting Queue:Outbound:Hostname: 'localhost' is not a fully qualified host name")]
+    [InlineData(SettingKeys.ExtraRootCas, "/nonexistent/roots.pem", "setting Queue:Outbound:Tls:ExtraRootCas: file '/nonexistent/roots.pem' does not exist")]
+    public void Read_BadValue_NamesKeyAndAllowedValues(string key, string value, string message)
+    {
+        var e = Assert.Throws<SettingsException>(() => Read((key, value)));
+        Assert.Equal(message, e.Message);
+        Assert.Equal(key, e.Key);
+    }
+
+    [Fact]
+    public void Read_WordsAreCaseInsensitive()
+    {
+        var s = Read((SettingKeys.StartTls, "REQUIRE"), (SettingKeys.Dane, "Disable"));
+        Assert.Equal(StartTlsMode.Require, s.Outbound.Tls.StartTls);
+        Assert.Equal(PolicyMode.Disable, s.Outbound.Tls.Dane);
+    }
+
+    [Fact]
+    public void TlsFor_RuleOverridesOnlyItsKeys_WildcardCoversSubdomains()
+    {
+        var s = Read(
+            (SettingKeys.StartTls, "optional"),
+            ("Queue:Outbound:Tls:Rules:legacy.example:StartTls", "disable"),
+            ("Queue:Outbound:Tls:Rules:*.bank.example:Dane", "require"),
+            ("Queue:Outbound:Tls:Rules:*.bank.example:StartTls", "require"));
+
+        Assert.Equal(StartTlsMode.Disable, s.Outbound.TlsFor("LEGACY.example.").StartTls);
+        Assert.Equal(PolicyMode.Optional, s.Outbound.TlsFor("legacy.example").Dane);
+        Assert.Equal(PolicyMode.Require, s.Outbound.TlsFor("mx.bank.example").Dane);
+        Assert.Equal(StartTlsMode.Require, s.Outbound.TlsFor("a.b.bank.example").StartTls);
+        Assert.Equal(TlsSettings.Default, s.Outbound.TlsFor("bank.example"));
+        Assert.Equal(TlsSettings.Default, s.Outbound.TlsFor("other.example"));
+    }
+
+    [Theory]
+    [InlineData("Queue:Outbound:Tls:Rules:legacy.example:StartTls", "sometimes", "setting Queue:Outbound:Tls:Rules:legacy.example:StartTls: 'sometimes' is not one of optional, require, disable")]
+    [InlineData("Queue:Outbound:Tls:Rules:legacy.example:Starttls2", "require", "setting Queue:Outbound:Tls:Rules:legacy.example:Starttls2: unknown rule key; allowed: StartTls, AllowInvalidCerts, Dane, MtaSts")]
+    [InlineData("Queue:Outbound:Tls:Rules:bad_domain!:Dane", "require", "setting Queue:Outbound:Tls:Rules:bad_domain!: 'bad_domain!' is not a domain or *.domain")]
+    public void Read_BadRule_NamesRuleKey(string key, string value, string message)
+    {
+        var e = Assert.Throws<SettingsException>(() => Read((key, value)));
+        Assert.Equal(message, e.Message);
+    }
+
+    [Theory]
+    [InlineData("90s", 90)]
+    [InlineData("5m", 300)]
+    [InlineData("2h", 7200)]
+    [InlineData("1.5d", 129600)]
+    [InlineData("00:05:00", 300)]
+    public void ParseDuration_Accepted(string text, int seconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(seconds), SettingsReader.ParseDuration("k", text));
+
+    [Fact]
+    public void RetryDelay_LastStepRepeats()
+    {
+        var s = Read((SettingKeys.RetrySchedule, "1m, 10m"));
+        Assert.Equal(TimeSpan.FromMinutes(1), s.Outbound.RetryDelay(1));
+        Assert.Equal(TimeSpan.FromMinutes(10), s.Outbound.RetryDelay(2));
+        Assert.Equal(TimeSpan.FromMinutes(10), s.Outbound.RetryDelay(9));
+    }
+}

@@ -1,0 +1,107 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using SmtpServer;
+using SmtpServer.Mail;
+using SmtpServer.Protocol;
+using SmtpServer.Storage;
+
+namespace MtaFunctions.Tests.Infrastructure;
+
+/// <summary>One message as the test SMTP server received it.</summary>
+public sealed record ReceivedMail(string From, IReadOnlyList<string> To, byte[] Data, bool Secure, IPEndPoint Server);
+
+/// <summary>
+/// An in-process SMTP server (SmtpServer package) on a loopback address, with STARTTLS when given a
+/// certificate, per-recipient replies set by the test, and every accepted message kept.
+/// </summary>
+public sealed class TestSmtpServer : IAsyncDisposable
+{
+    private readonly SmtpServer.SmtpServer _server;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _running;
+
+    public TestSmtpServer(IPAddress address, int port, X509Certificate2? certificate, ConcurrentQueue<ReceivedMail>? inbox = null)
+    {
+        EndPoint = new IPEndPoint(address, port);
+        Inbox = inbox ?? new ConcurrentQueue<ReceivedMail>();
+        var options = new SmtpServerOptionsBuilder()
+            .ServerName("test-mx")
+            .MaxRetryCount(1000)
+            .Endpoint(builder =>
+            {
+                builder.Endpoint(EndPoint).IsSecure(false).AllowUnsecureAuthentication(true);
+                if (certificate is not null)
+                {
+                    builder.Certificate(certificate).SupportedSslProtocols(SslProtocols.Tls12 | SslProtocols.Tls13);
+                }
+            })
+            .Build();
+        var services = new SmtpServer.ComponentModel.ServiceProvider();
+        services.Add(new Filter(this));
+        services.Add(new Store(this));
+        _server = new SmtpServer.SmtpServer(options, services);
+        _running = _server.StartAsync(_stop.Token);
+    }
+
+    /// <summary>Where the server listens.</summary>
+    public IPEndPoint EndPoint { get; }
+
+    /// <summary>Messages accepted so far.</summary>
+    public ConcurrentQueue<ReceivedMail> Inbox { get; }
+
+    /// <summary>Replies to RCPT TO by address (lower case): e.g. 450 "4.2.1 busy". Unlisted addresses get 250.</summary>
+    public ConcurrentDictionary<string, (int Code, string Text)> RecipientReplies { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Number of RCPT TO commands seen per address.</summary>
+    public ConcurrentDictionary<string, int> RecipientAttempts { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public async ValueTask DisposeAsync()
+    {
+        _server.Shutdown();
+        await _stop.CancelAsync();
+        try
+        {
+            await _running.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException)
+        {
+        }
+
+        _stop.Dispose();
+    }
+
+    private sealed class Filter(TestSmtpServer owner) : IMailboxFilter
+    {
+        public Task<bool> CanAcceptFromAsync(ISessionContext context, IMailbox from, int size, CancellationToken cancellationToken) =>
+            Task.FromResult(true);
+
+        public Task<bool> CanDeliverToAsync(ISessionContext context, IMailbox to, IMailbox from, CancellationToken cancellationToken)
+        {
+            var address = to.AsAddress();
+            owner.RecipientAttempts.AddOrUpdate(address, 1, (_, n) => n + 1);
+            if (owner.RecipientReplies.TryGetValue(address, out var reply))
+            {
+                throw new SmtpResponseException(new SmtpResponse((SmtpReplyCode)reply.Code, reply.Text));
+            }
+
+            return Task.FromResult(true);
+        }
+    }
+
+    private sealed class Store(TestSmtpServer owner) : IMessageStore
+    {
+        public Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+        {
+            owner.Inbox.Enqueue(new ReceivedMail(
+                transaction.From?.AsAddress() ?? "",
+                transaction.To.Select(t => t.AsAddress()).ToList(),
+                buffer.ToArray(),
+                context.Pipe.IsSecure,
+                owner.EndPoint));
+            return Task.FromResult(SmtpResponse.Ok);
+        }
+    }
+}
