@@ -1,0 +1,9 @@
+namespace MtaFunctions.Benchmarks;
+
+/// <summary>Every benchmark by name; each area adds its entry.</summary>
+public static class BenchmarkRegistry
+{
+    public static IReadOnlyDictionary<string, Func<Task>> All { get; } = new Dictionary<string, Func<Task>>(StringComparer.OrdinalIgnoreCase)
+    {
+    };
+}

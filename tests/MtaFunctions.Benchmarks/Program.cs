@@ -1,0 +1,13 @@
+using MtaFunctions.Benchmarks;
+
+// Benchmarks print their figures; they never assert on time. Run one:
+//   dotnet run -c Release --project tests/MtaFunctions.Benchmarks -- NAME
+var benchmarks = BenchmarkRegistry.All;
+if (args.Length != 1 || !benchmarks.TryGetValue(args[0], out var run))
+{
+    Console.Error.WriteLine("usage: MtaFunctions.Benchmarks NAME   where NAME is one of: " + string.Join(", ", benchmarks.Keys));
+    return 2;
+}
+
+await run();
+return 0;
