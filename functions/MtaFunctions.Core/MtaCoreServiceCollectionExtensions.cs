@@ -28,7 +28,7 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton(settings.Dns);
         services.AddSingleton(new TrustedRoots(settings.Outbound.ExtraRootCasFile));
         services.AddSingleton(new DestinationGuard(settings.Outbound.AllowPrivateDestinations));
-        services.AddSingleton(_ => StorageAccount.FromConfiguration(configuration));
+        services.TryAddSingleton(_ => StorageAccount.FromConfiguration(configuration));
         services.AddSingleton(sp => sp.GetRequiredService<StorageAccount>().OutboundWriter());
         services.AddSingleton(sp => new DeliveryStore(sp.GetRequiredService<StorageAccount>().Tables));
         services.AddSingleton(sp => new PoisonQueue(sp.GetRequiredService<StorageAccount>().Queues, sp.GetRequiredService<TimeProvider>()));

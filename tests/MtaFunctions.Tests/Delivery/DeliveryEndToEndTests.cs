@@ -271,6 +271,7 @@ public sealed class DeliveryEndToEndTests(AzuriteFixture storage) : IClassFixtur
     [InlineData("{not json", "outbound envelope: $: not valid envelope JSON")]
     [InlineData("""{"id":"bad id!","from":"a@b.test","to":["c@d.test"],"message":"QQ==","queuedAt":"2026-01-01T00:00:00Z"}""", "outbound envelope: id: 'bad id!' is not 1-128 characters")]
     [InlineData("""{"id":"m1","from":"a@b.test","to":["c@d.test"],"messageBlob":"missing.eml","queuedAt":"2026-01-01T00:00:00Z"}""", "outbound envelope: messageBlob: blob 'missing.eml' does not exist")]
+    [InlineData("""{"id":"m2","from":"a@b.test","to":["c@d.test"],"message":"QQ==","queuedAt":"2026-01-01T00:00:00Z"}""", "outbound envelope: message: not an RFC 5322 message")]
     public async Task MalformedEnvelope_GoesToPoisonQueueWithReason(string payload, string reason)
     {
         await using var host = await MtaTestHost.StartAsync(storage);
