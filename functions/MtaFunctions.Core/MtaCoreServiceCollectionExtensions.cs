@@ -35,6 +35,8 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton<IDnsResolver>(sp => new DnsClientResolver(settings.Dns));
         services.AddSingleton<MxResolver>();
         services.AddSingleton<TlsPolicyResolver>();
+        services.AddSingleton(sp => new SmtpConnectionPool(
+            sp.GetRequiredService<TimeProvider>(), settings.Outbound.ConnectionIdleTime, settings.Outbound.MaxMessagesPerConnection));
         services.AddSingleton<SmtpSender>();
         services.AddSingleton<TlsSessionCounter>();
         services.AddSingleton<ITlsSessionRecorder>(sp => sp.GetRequiredService<TlsSessionCounter>());

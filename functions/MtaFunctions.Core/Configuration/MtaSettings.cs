@@ -19,6 +19,8 @@ public sealed record OutboundSettings
     public string? ExtraRootCasFile { get; init; }
     public required bool AllowPrivateDestinations { get; init; }
     public required int MaxParallelDomains { get; init; }
+    public required int MaxMessagesPerConnection { get; init; }
+    public required TimeSpan ConnectionIdleTime { get; init; }
 
     /// <summary>The TLS settings for a destination: an exact rule, else the nearest <c>*.parent</c> rule, else the defaults.</summary>
     public TlsSettings TlsFor(string domain)
