@@ -73,6 +73,8 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
     virtualNetworkSubnetId: empty(appSubnetId) ? null : appSubnetId
+    // All outbound traffic (SMTP, DNS, HTTPS) through the VNet, hence through the NAT gateway's IP.
+    outboundVnetRouting: empty(appSubnetId) ? null : { allTraffic: true }
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
