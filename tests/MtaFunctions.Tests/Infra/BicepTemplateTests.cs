@@ -43,6 +43,18 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
     }
 
     [Fact]
+    public void MainParameters_EveryName_IsATemplateParameterAndRequiredOnesAreGiven()
+    {
+        var template = Json("main.bicep")["parameters"]!.AsObject();
+        var given = JsonNode.Parse(File.ReadAllText(Path.Combine(bicep.InfraDirectory, "main.parameters.json")))!["parameters"]!.AsObject();
+
+        Assert.All(given, pair => Assert.True(template.ContainsKey(pair.Key), $"main.parameters.json sets '{pair.Key}', which main.bicep does not declare"));
+        var required = template.Where(pair => pair.Value!["defaultValue"] is null).Select(pair => pair.Key).ToList();
+        Assert.Equal(["environmentName", "location"], required);
+        Assert.All(required, name => Assert.True(given.ContainsKey(name), $"main.parameters.json does not set required '{name}'"));
+    }
+
+    [Fact]
     public void Main_Scope_IsSubscriptionCreatingTheResourceGroup()
     {
         var main = Json("main.bicep");
