@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using MtaFunctions.Core.Configuration;
 
 namespace MtaFunctions.Tests.Infra;
 
@@ -31,6 +32,13 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
         var parameters = Json("main.bicep")["parameters"]!;
         string Default(string name) => parameters[name]!["defaultValue"]!.ToJsonString();
 
+        // The parameters carry the code's own defaults (SettingsCatalog) ...
+        Assert.Equal($"\"{CatalogDefault(SettingKeys.StartTls)}\"", Default("startTls"));
+        Assert.Equal($"\"{CatalogDefault(SettingKeys.Dane)}\"", Default("dane"));
+        Assert.Equal($"\"{CatalogDefault(SettingKeys.MtaSts)}\"", Default("mtaSts"));
+        Assert.Equal(CatalogDefault(SettingKeys.AllowInvalidCerts), Default("allowInvalidCerts"));
+
+        // ... and those are the safe ones the issue asks for.
         Assert.Equal("\"optional\"", Default("startTls"));
         Assert.Equal("\"optional\"", Default("dane"));
         Assert.Equal("\"optional\"", Default("mtaSts"));
@@ -159,6 +167,8 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
         Assert.NotNull(subnet["natGateway"]);
         Assert.Equal("Microsoft.App/environments", (string)subnet["delegations"]![0]!["properties"]!["serviceName"]!);
     }
+
+    private static string CatalogDefault(string key) => SettingsCatalog.All.Single(s => s.Key == key).Default;
 
     private JsonNode Json(string template) => JsonNode.Parse(bicep.CompiledJson(template))!;
 

@@ -52,6 +52,22 @@ public sealed partial class SettingsDriftTests
     }
 
     [Fact]
+    public void BicepLiteralValues_EqualTheCatalogDefaults()
+    {
+        // A setting Bicep writes as a literal (not a parameter) must say what the code defaults to.
+        var literals = File.ReadLines(Path.Combine(RepoPaths.Root, "infra", "app", "settings.bicep"))
+            .Select(line => BicepLiteralSetting().Match(line))
+            .Where(match => match.Success)
+            .ToDictionary(match => match.Groups["name"].Value, match => match.Groups["value"].Value);
+        var compared = SettingsCatalog.All.Where(s => literals.ContainsKey(s.EnvironmentName)).ToList();
+
+        Assert.Contains(compared, s => s.Key == SettingKeys.RetrySchedule);
+        Assert.All(compared, s => Assert.True(
+            literals[s.EnvironmentName] == s.Default,
+            $"settings.bicep sets {s.EnvironmentName} to '{literals[s.EnvironmentName]}', the catalog default is '{s.Default}'"));
+    }
+
+    [Fact]
     public void CatalogKeys_IncludeTheTransportSecurityKeys()
     {
         // Guards the theories above against an empty or filtered-away catalog.
@@ -99,6 +115,10 @@ public sealed partial class SettingsDriftTests
     // An object property line: `Name: value` or `'Name${x}Rest': value`.
     [GeneratedRegex(@"^\s*'?(?<name>[A-Za-z0-9_]*(?:\$\{[^}]*\}[A-Za-z0-9_]*)*)'?\s*:")]
     private static partial Regex BicepObjectKey();
+
+    // `Name: 'literal'` (a whole line).
+    [GeneratedRegex(@"^\s*(?<name>[A-Za-z0-9_]+):\s*'(?<value>[^']*)'\s*$")]
+    private static partial Regex BicepLiteralSetting();
 
     [GeneratedRegex(@"\$\{[^}]*\}")]
     private static partial Regex Interpolation();
