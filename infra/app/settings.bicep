@@ -1,0 +1,93 @@
+// Every MtaFunctions setting the code reads (functions/MtaFunctions.Core/Configuration/SettingsCatalog.cs),
+// as Function App settings: one line per key, `Section__Key` for `Section:Key`. Values the operator
+// chooses come from main.bicep parameters; the rest are the catalog's defaults, written out so the
+// deployed configuration is visible in the portal. Adding a setting = adding its line here
+// (tests/MtaFunctions.Tests/Infra/SettingsDriftTests checks that none is missing).
+
+@export()
+@description('One DKIM signature: Report:Tls:Aggregate:Sign lists it by name; the private key (PEM) is a Key Vault secret.')
+type dkimSignature = {
+  @description('Name of the signature (listed in Report:Tls:Aggregate:Sign), e.g. rsa.')
+  name: string
+
+  @description('Signing domain (d=).')
+  domain: string
+
+  @description('Selector (s=); the public key is published at <selector>._domainkey.<domain>.')
+  selector: string
+
+  @description('Signature algorithm (a=).')
+  algorithm: ('rsa-sha256' | 'ed25519-sha256')
+
+  @description('Key Vault secret holding the PEM private key (infra/deploy.sh creates it).')
+  secretName: string
+}
+
+@export()
+@description('The values main.bicep hands to mtaAppSettings.')
+type mtaSettingsInput = {
+  startTls: ('optional' | 'require' | 'disable')
+  allowInvalidCerts: bool
+  dane: ('optional' | 'require' | 'disable')
+  mtaSts: ('optional' | 'require' | 'disable')
+  hostname: string
+  dnsServers: string
+  reportSend: ('hourly' | 'daily' | 'weekly' | 'never')
+  reportFromName: string
+  reportFromAddress: string
+  reportOrgName: string
+  reportContactInfo: string
+  reportMaxSize: int
+  reportSubmitter: string
+  keyVaultUri: string
+  dkimSignatures: dkimSignature[]
+}
+
+@export()
+@description('The Function App settings of MtaFunctions (without the host\'s AzureWebJobsStorage__* and telemetry settings, which api.bicep adds).')
+func mtaAppSettings(i mtaSettingsInput) object =>
+  union(
+    {
+      // Queue:Outbound:Tls (Stalwart queue.outbound.tls.*)
+      Queue__Outbound__Tls__StartTls: i.startTls
+      Queue__Outbound__Tls__AllowInvalidCerts: i.allowInvalidCerts ? 'true' : 'false'
+      Queue__Outbound__Tls__Dane: i.dane
+      Queue__Outbound__Tls__MtaSts: i.mtaSts
+      Queue__Outbound__Tls__ExtraRootCas: ''
+      // Queue:Outbound (delivery)
+      Queue__Outbound__Hostname: i.hostname
+      Queue__Outbound__Retry__Schedule: '2m,5m,10m,20m,30m,1h,2h,4h,8h'
+      Queue__Outbound__Retry__Lifetime: '5d'
+      Queue__Outbound__Smtp__Port: '25'
+      Queue__Outbound__Timeout__Connect: '30s'
+      Queue__Outbound__Timeout__Command: '5m'
+      Queue__Outbound__AllowPrivateDestinations: 'false'
+      Queue__Outbound__MaxParallelDomains: '4'
+      Queue__Outbound__Smtp__MaxMessagesPerConnection: '100'
+      Queue__Outbound__Smtp__ConnectionIdleTime: '10s'
+      // Dns: a DNSSEC-validating resolver, so DANE can trust the AD flag (Azure's resolver does not validate).
+      Dns__Servers: i.dnsServers
+      Dns__Timeout: '5s'
+      // Report (Stalwart report.submitter, report.tls.aggregate.*)
+      Report__Submitter: i.reportSubmitter
+      Report__Tls__Aggregate__FromName: i.reportFromName
+      Report__Tls__Aggregate__FromAddress: i.reportFromAddress
+      Report__Tls__Aggregate__OrgName: i.reportOrgName
+      Report__Tls__Aggregate__ContactInfo: i.reportContactInfo
+      Report__Tls__Aggregate__Send: i.reportSend
+      Report__Tls__Aggregate__MaxSize: string(i.reportMaxSize)
+      Report__Tls__Aggregate__Sign: join(map(i.dkimSignatures, s => s.name), ',')
+    },
+    // Signature:<name> (Stalwart signature.<id>.*): the private key is a Key Vault reference.
+    reduce(
+      i.dkimSignatures,
+      {},
+      (all, s) =>
+        union(all, {
+          'Signature__${s.name}__Domain': s.domain
+          'Signature__${s.name}__Selector': s.selector
+          'Signature__${s.name}__Algorithm': s.algorithm
+          'Signature__${s.name}__PrivateKey': '@Microsoft.KeyVault(SecretUri=${i.keyVaultUri}secrets/${s.secretName}/)'
+        })
+    )
+  )

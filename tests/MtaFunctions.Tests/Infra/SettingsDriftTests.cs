@@ -1,0 +1,125 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using MtaFunctions.Core.Configuration;
+using MtaFunctions.Tests.Infrastructure;
+
+namespace MtaFunctions.Tests.Infra;
+
+/// <summary>
+/// Every setting the code reads (<see cref="SettingsCatalog.All"/>) is set by the Bicep app settings,
+/// listed in <c>local.settings.json.example</c> and documented in README, so the four never drift.
+/// A key with a <c>&lt;placeholder&gt;</c> segment (e.g. <c>Signature:&lt;name&gt;:Domain</c>) is matched by
+/// any concrete or interpolated name in that place.
+/// </summary>
+public sealed partial class SettingsDriftTests
+{
+    /// <summary>Catalog keys checked: all but the per-domain TLS rules, which are optional overrides with no default.</summary>
+    public static TheoryData<string> CatalogKeys { get; } = new(
+        SettingsCatalog.All
+            .Where(s => !s.Key.StartsWith(SettingKeys.TlsRules + ":", StringComparison.Ordinal))
+            .Select(s => s.Key));
+
+    private static readonly Lazy<IReadOnlyList<string>> BicepSettingNames = new(ReadBicepSettingNames);
+    private static readonly Lazy<IReadOnlyList<string>> ExampleSettingNames = new(ReadExampleSettingNames);
+    private static readonly Lazy<string> Readme = new(() => File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md")));
+
+    [Theory]
+    [MemberData(nameof(CatalogKeys))]
+    public void Catalog_Key_IsSetInBicepAppSettings(string key)
+    {
+        var pattern = EnvironmentNamePattern(key);
+        Assert.True(
+            BicepSettingNames.Value.Any(pattern.IsMatch),
+            $"{Definition(key).EnvironmentName} is not set in infra/app/settings.bicep (add one line with its default or a parameter)");
+    }
+
+    [Theory]
+    [MemberData(nameof(CatalogKeys))]
+    public void Catalog_Key_IsInLocalSettingsExample(string key)
+    {
+        var pattern = EnvironmentNamePattern(key);
+        Assert.True(
+            ExampleSettingNames.Value.Any(pattern.IsMatch),
+            $"{Definition(key).EnvironmentName} is missing from local.settings.json.example");
+    }
+
+    [Theory]
+    [MemberData(nameof(CatalogKeys))]
+    public void Catalog_Key_IsDocumentedInReadme(string key)
+    {
+        var name = Definition(key).EnvironmentName;
+        Assert.True(Readme.Value.Contains($"`{name}`", StringComparison.Ordinal), $"README's settings table does not document `{name}`");
+    }
+
+    [Fact]
+    public void BicepLiteralValues_EqualTheCatalogDefaults()
+    {
+        // A setting Bicep writes as a literal (not a parameter) must say what the code defaults to.
+        var literals = File.ReadLines(Path.Combine(RepoPaths.Root, "infra", "app", "settings.bicep"))
+            .Select(line => BicepLiteralSetting().Match(line))
+            .Where(match => match.Success)
+            .ToDictionary(match => match.Groups["name"].Value, match => match.Groups["value"].Value);
+        var compared = SettingsCatalog.All.Where(s => literals.ContainsKey(s.EnvironmentName)).ToList();
+
+        Assert.Contains(compared, s => s.Key == SettingKeys.RetrySchedule);
+        Assert.All(compared, s => Assert.True(
+            literals[s.EnvironmentName] == s.Default,
+            $"settings.bicep sets {s.EnvironmentName} to '{literals[s.EnvironmentName]}', the catalog default is '{s.Default}'"));
+    }
+
+    [Fact]
+    public void CatalogKeys_IncludeTheTransportSecurityKeys()
+    {
+        // Guards the theories above against an empty or filtered-away catalog.
+        Assert.Contains(SettingKeys.Dane, CatalogKeys.Select(row => row.Data));
+        Assert.Contains(SettingKeys.DnsServers, CatalogKeys.Select(row => row.Data));
+    }
+
+    [Theory]
+    [InlineData("Queue__Outbound__Tls__Dane", "Queue:Outbound:Tls:Dane", true)]
+    [InlineData("Queue__Outbound__Tls__DaneX", "Queue:Outbound:Tls:Dane", false)]
+    [InlineData("Signature__*__Domain", "Signature:<name>:Domain", true)]
+    [InlineData("Signature__rsa__Domain", "Signature:<name>:Domain", true)]
+    [InlineData("Signature____Domain", "Signature:<name>:Domain", false)]
+    public void EnvironmentNamePattern_Placeholders_MatchAnyName(string settingName, string key, bool matches) =>
+        Assert.Equal(matches, EnvironmentNamePattern(key).IsMatch(settingName));
+
+    private static SettingDefinition Definition(string key) => SettingsCatalog.All.Single(s => s.Key == key);
+
+    // "Signature:<name>:Domain" -> ^Signature__.+__Domain$ ; Bicep's 'Signature__${s.name}__Domain' reads as Signature__*__Domain.
+    private static Regex EnvironmentNamePattern(string key)
+    {
+        var name = key.Replace(":", "__", StringComparison.Ordinal);
+        var parts = Placeholder().Split(name).Select(Regex.Escape);
+        return new Regex("^" + string.Join(".+", parts) + "$", RegexOptions.CultureInvariant);
+    }
+
+    private static IReadOnlyList<string> ReadBicepSettingNames() =>
+        Directory.GetFiles(Path.Combine(RepoPaths.Root, "infra"), "*.bicep", SearchOption.AllDirectories)
+            .SelectMany(File.ReadLines)
+            .Select(line => BicepObjectKey().Match(line))
+            .Where(match => match.Success)
+            .Select(match => Interpolation().Replace(match.Groups["name"].Value, "*"))
+            .Where(name => name.Contains("__", StringComparison.Ordinal))
+            .ToList();
+
+    private static IReadOnlyList<string> ReadExampleSettingNames()
+    {
+        var example = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "local.settings.json.example")))!;
+        return example["Values"]!.AsObject().Select(pair => pair.Key).ToList();
+    }
+
+    [GeneratedRegex("<[^>]+>")]
+    private static partial Regex Placeholder();
+
+    // An object property line: `Name: value` or `'Name${x}Rest': value`.
+    [GeneratedRegex(@"^\s*'?(?<name>[A-Za-z0-9_]*(?:\$\{[^}]*\}[A-Za-z0-9_]*)*)'?\s*:")]
+    private static partial Regex BicepObjectKey();
+
+    // `Name: 'literal'` (a whole line).
+    [GeneratedRegex(@"^\s*(?<name>[A-Za-z0-9_]+):\s*'(?<value>[^']*)'\s*$")]
+    private static partial Regex BicepLiteralSetting();
+
+    [GeneratedRegex(@"\$\{[^}]*\}")]
+    private static partial Regex Interpolation();
+}
