@@ -51,7 +51,7 @@ public sealed class OutboundDeliveryHandler(
             await DeliverAsync(envelope, payload, dequeueCount, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (dequeueCount >= QueueLimits.MaxDequeueCount && !cancellationToken.IsCancellationRequested
-                                  && e is RequestFailedException or IOException or InvalidOperationException)
+                                  && e is not OperationCanceledException)
         {
             await PoisonAsync(payload, $"failed {dequeueCount} times, last: {e.GetType().Name}: {e.Message}", dequeueCount, cancellationToken)
                 .ConfigureAwait(false);
