@@ -24,4 +24,6 @@ public static class SettingKeys
     public const string MaxParallelDomains = "Queue:Outbound:MaxParallelDomains";
     public const string DnsServers = "Dns:Servers";
     public const string DnsTimeout = "Dns:Timeout";
+    public const string MtaStsTimeout = "Queue:Outbound:Timeout:MtaSts";
+    public const string MtaStsPort = "Queue:Outbound:MtaSts:Port";
 }

@@ -24,6 +24,8 @@ public static class SettingsCatalog
         new(SettingKeys.MaxParallelDomains, "4", "recipient domains of one message delivered at the same time"),
         new(SettingKeys.DnsServers, "", "comma-separated resolvers ip[:port]; empty = the system's"),
         new(SettingKeys.DnsTimeout, "5s", "timeout of one DNS query"),
+        new(SettingKeys.MtaStsTimeout, "1m", "timeout of one MTA-STS policy fetch, connect to last byte (RFC 8461 §3.3)"),
+        new(SettingKeys.MtaStsPort, "443", "TCP port of MTA-STS policy hosts (443; other values only for tests)"),
         new($"{SettingKeys.TlsRules}:<domain>:<StartTls|AllowInvalidCerts|Dane|MtaSts>", "", "per destination domain (or *.domain) override of any TLS key"),
     ];
 }
