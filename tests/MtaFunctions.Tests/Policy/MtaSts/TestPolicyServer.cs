@@ -59,8 +59,8 @@ public sealed class TestPolicyServer : IAsyncDisposable
     /// <summary>Requests received per host.</summary>
     public ConcurrentDictionary<string, int> Requests { get; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Request headers of the last request per host.</summary>
-    public ConcurrentDictionary<string, IHeaderDictionary> LastHeaders { get; } = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>Cache-Control request header of the last request per host.</summary>
+    public ConcurrentDictionary<string, string> LastCacheControl { get; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Requests to <paramref name="host"/> so far.</summary>
     public int RequestsTo(string host) => Requests.TryGetValue(host, out var n) ? n : 0;
@@ -77,7 +77,7 @@ public sealed class TestPolicyServer : IAsyncDisposable
     {
         var host = context.Request.Host.Host;
         Requests.AddOrUpdate(host, 1, (_, n) => n + 1);
-        LastHeaders[host] = context.Request.Headers;
+        LastCacheControl[host] = context.Request.Headers.CacheControl.ToString();
         if (context.Request.Path != "/.well-known/mta-sts.txt" || !Answers.TryGetValue(host, out var answer))
         {
             context.Response.StatusCode = 404;
