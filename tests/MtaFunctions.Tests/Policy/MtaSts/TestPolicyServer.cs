@@ -16,7 +16,9 @@ namespace MtaFunctions.Tests.Policy.MtaSts;
 /// <param name="ContentType">Content-Type header; null sends none.</param>
 /// <param name="Location">Location header (redirects).</param>
 /// <param name="Delay">Wait before answering (timeouts).</param>
-public sealed record PolicyAnswer(int Status, byte[] Body, string? ContentType = "text/plain; charset=utf-8", string? Location = null, TimeSpan Delay = default)
+/// <param name="OnServed">Runs after the answer is chosen (scenarios that change DNS mid-delivery).</param>
+public sealed record PolicyAnswer(
+    int Status, byte[] Body, string? ContentType = "text/plain; charset=utf-8", string? Location = null, TimeSpan Delay = default, Action? OnServed = null)
 {
     /// <summary>200 text/plain with <paramref name="policy"/>.</summary>
     public static PolicyAnswer Ok(string policy) => new(200, System.Text.Encoding.UTF8.GetBytes(policy));
@@ -84,6 +86,7 @@ public sealed class TestPolicyServer : IAsyncDisposable
             return;
         }
 
+        answer.OnServed?.Invoke();
         if (answer.Delay > TimeSpan.Zero)
         {
             await Task.Delay(answer.Delay, context.RequestAborted);
