@@ -28,14 +28,24 @@ public static class Cli
         {
             var parsed = CliArguments.Parse(args);
             var client = new MtaClient(parsed.ConnectionString ?? ResolveConnectionString());
+            if (parsed.Command is not ("send" or "status"))
+            {
+                throw new CliUsageException($"unknown command '{parsed.Command}'");
+            }
+
             switch (parsed.Command)
             {
                 case "send":
-                    await client.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+                    var from = parsed.From ?? throw new CliUsageException("send needs --from");
+                    if (parsed.To.Count == 0)
+                    {
+                        throw new CliUsageException("send needs at least one --to");
+                    }
+
                     await using (var file = File.OpenRead(parsed.Single("FILE.eml")))
                     {
-                        var id = await client.SendAsync(file, parsed.From ?? throw new CliUsageException("send needs --from"), parsed.To, cancellationToken)
-                            .ConfigureAwait(false);
+                        await client.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+                        var id = await client.SendAsync(file, from, parsed.To, cancellationToken).ConfigureAwait(false);
                         await output.WriteLineAsync(id).ConfigureAwait(false);
                     }
 
@@ -110,15 +120,10 @@ internal sealed record CliArguments(string Command, string? From, List<string> T
 {
     public static CliArguments Parse(string[] args)
     {
-        if (args.Length == 0)
-        {
-            throw new CliUsageException("no command");
-        }
-
         string? from = null, cs = null;
         var to = new List<string>();
         var positional = new List<string>();
-        for (var i = 1; i < args.Length; i++)
+        for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new CliUsageException($"{args[i]} needs a value");
             switch (args[i])
@@ -131,7 +136,12 @@ internal sealed record CliArguments(string Command, string? From, List<string> T
             }
         }
 
-        return new CliArguments(args[0], from, to, positional, cs);
+        if (positional.Count == 0)
+        {
+            throw new CliUsageException("no command");
+        }
+
+        return new CliArguments(positional[0], from, to, positional[1..], cs);
     }
 
     public string Single(string name) => Positional.Count == 1

@@ -29,13 +29,15 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton(settings.Dns);
         services.AddSingleton(new TrustedRoots(settings.Outbound.ExtraRootCasFile));
         services.AddSingleton(new DestinationGuard(settings.Outbound.AllowPrivateDestinations));
-        services.AddSingleton(_ => StorageAccount.FromConfiguration(configuration));
+        services.TryAddSingleton(_ => StorageAccount.FromConfiguration(configuration));
         services.AddSingleton(sp => sp.GetRequiredService<StorageAccount>().OutboundWriter());
         services.AddSingleton(sp => new DeliveryStore(sp.GetRequiredService<StorageAccount>().Tables));
         services.AddSingleton(sp => new PoisonQueue(sp.GetRequiredService<StorageAccount>().Queues, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IDnsResolver>(sp => new DnsClientResolver(settings.Dns));
         services.AddSingleton<MxResolver>();
         services.AddSingleton<TlsPolicyResolver>();
+        services.AddSingleton(sp => new SmtpConnectionPool(
+            sp.GetRequiredService<TimeProvider>(), settings.Outbound.ConnectionIdleTime, settings.Outbound.MaxMessagesPerConnection));
         services.AddSingleton<SmtpSender>();
         services.AddSingleton<TlsSessionCounter>();
         services.AddSingleton<ITlsSessionRecorder>(sp => sp.GetRequiredService<TlsSessionCounter>());

@@ -19,6 +19,8 @@ public sealed record OutboundSettings
     public string? ExtraRootCasFile { get; init; }
     public required bool AllowPrivateDestinations { get; init; }
     public required int MaxParallelDomains { get; init; }
+    public required int MaxMessagesPerConnection { get; init; }
+    public required TimeSpan ConnectionIdleTime { get; init; }
 
     /// <summary>Timeout of one MTA-STS policy fetch (<c>Queue:Outbound:Timeout:MtaSts</c>).</summary>
     public TimeSpan MtaStsTimeout { get; init; } = TimeSpan.FromMinutes(1);

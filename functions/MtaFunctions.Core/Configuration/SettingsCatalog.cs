@@ -22,6 +22,8 @@ public static class SettingsCatalog
         new(SettingKeys.CommandTimeout, "5m", "timeout of each SMTP command and of the DATA transfer (RFC 5321 §4.5.3.2)"),
         new(SettingKeys.AllowPrivateDestinations, "false", "allow loopback/private/link-local MX and policy hosts (tests and local runs only)"),
         new(SettingKeys.MaxParallelDomains, "4", "recipient domains of one message delivered at the same time"),
+        new(SettingKeys.MaxMessagesPerConnection, "100", "messages sent over one SMTP connection before it is closed; 1 turns connection reuse off"),
+        new(SettingKeys.ConnectionIdleTime, "10s", "how long an idle SMTP connection is kept open for the next message to the same MX"),
         new(SettingKeys.DnsServers, "", "comma-separated resolvers ip[:port]; empty = the system's"),
         new(SettingKeys.DnsTimeout, "5s", "timeout of one DNS query"),
         new(SettingKeys.MtaStsTimeout, "1m", "timeout of one MTA-STS policy fetch, connect to last byte (RFC 8461 §3.3)"),

@@ -47,6 +47,8 @@ public static class SettingsReader
                 ExtraRootCasFile = extraRoots,
                 AllowPrivateDestinations = Bool(config, SettingKeys.AllowPrivateDestinations, false),
                 MaxParallelDomains = Int(config, SettingKeys.MaxParallelDomains, 1, 64),
+                MaxMessagesPerConnection = Int(config, SettingKeys.MaxMessagesPerConnection, 1, 10_000),
+                ConnectionIdleTime = Duration(config, SettingKeys.ConnectionIdleTime),
                 MtaStsTimeout = Duration(config, SettingKeys.MtaStsTimeout),
                 MtaStsPort = Int(config, SettingKeys.MtaStsPort, 1, 65535),
             },

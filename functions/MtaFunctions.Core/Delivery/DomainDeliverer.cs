@@ -105,6 +105,12 @@ public sealed class DomainDeliverer(
 
     private void RecordSession(MxTlsPolicy policy, SmtpSessionResult session)
     {
+        if (session.Reused)
+        {
+            // The TLS session was counted when the pooled connection was set up.
+            return;
+        }
+
         var host = session.Target.MxHost;
         var ip = session.Target.Address.ToString();
         switch (session.Failure)

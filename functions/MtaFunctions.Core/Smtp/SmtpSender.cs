@@ -18,9 +18,10 @@ namespace MtaFunctions.Core.Smtp;
 /// <remarks>
 /// The socket is connected to the chosen IP, while MailKit is given the MX host name, so SNI and the
 /// certificate name check use the name (RFC 8461 §7.1, RFC 7672 §8.1). A refused certificate ends the
-/// session: there is no plaintext retry on the same host.
+/// session: there is no plaintext retry on the same host. After a transaction the connection goes back to
+/// the <see cref="SmtpConnectionPool"/> for the next message to the same MX under the same policy.
 /// </remarks>
-public sealed class SmtpSender(OutboundSettings settings)
+public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool pool)
 {
     /// <summary>Delivers <paramref name="message"/> to <paramref name="recipients"/> through <paramref name="target"/>.</summary>
     /// <param name="target">MX host and address.</param>
@@ -33,7 +34,29 @@ public sealed class SmtpSender(OutboundSettings settings)
         SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, MimeMessage message,
         CancellationToken cancellationToken)
     {
-        using var socket = new Socket(target.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        var key = SmtpConnectionPool.KeyFor(target, policy);
+        if (pool.Take(key) is { } pooled)
+        {
+            var reused = await TransactAsync(key, pooled, target, from, recipients, message, cancellationToken).ConfigureAwait(false);
+
+            // The server closed an idle connection before answering MAIL or any RCPT: nothing was sent,
+            // so a fresh connection is safe. Later failures are reported (the message may have arrived).
+            if (!(reused.Failure == SessionFailure.Dropped && reused.Replies.Count == 0 && !pooled.Client.Replies.Any()))
+            {
+                return reused with { Reused = true };
+            }
+        }
+
+        var (connection, failure) = await ConnectAsync(target, policy, cancellationToken).ConfigureAwait(false);
+        return connection is null
+            ? failure!
+            : await TransactAsync(key, connection, target, from, recipients, message, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<(PooledConnection? Connection, SmtpSessionResult? Failure)> ConnectAsync(
+        SmtpTarget target, MxTlsPolicy policy, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(target.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
             using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -42,18 +65,19 @@ public sealed class SmtpSender(OutboundSettings settings)
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            return new SmtpSessionResult
+            socket.Dispose();
+            return (null, new SmtpSessionResult
             {
                 Target = target,
                 Failure = SessionFailure.Connect,
                 Error = e is SocketException se ? $"connect to {target}: {se.SocketErrorCode}" : $"connect to {target}: timed out after {settings.ConnectTimeout.TotalSeconds:0}s",
-            };
+            });
         }
 
         var local = (socket.LocalEndPoint as IPEndPoint)?.Address.ToString();
         CertificateVerdict? verdict = null;
         string? subject = null;
-        using var client = new RecipientTrackingSmtpClient
+        var client = new RecipientTrackingSmtpClient
         {
             LocalDomain = settings.Hostname,
             Timeout = (int)Math.Min(int.MaxValue, settings.CommandTimeout.TotalMilliseconds),
@@ -87,13 +111,15 @@ public sealed class SmtpSender(OutboundSettings settings)
             _ => SecureSocketOptions.StartTlsWhenAvailable,
         };
 
+        SmtpSessionResult? failure = null;
         try
         {
+            // MailKit owns the socket from here and disposes it with the client.
             await client.ConnectAsync(socket, target.MxHost, target.Port, options, cancellationToken).ConfigureAwait(false);
         }
         catch (NotSupportedException)
         {
-            return new SmtpSessionResult
+            failure = new SmtpSessionResult
             {
                 Target = target, Failure = SessionFailure.StartTlsNotOffered, StartTlsOffered = false, LocalAddress = local,
                 Error = $"{target}: STARTTLS required but not offered",
@@ -101,7 +127,7 @@ public sealed class SmtpSender(OutboundSettings settings)
         }
         catch (SslHandshakeException e)
         {
-            return new SmtpSessionResult
+            failure = new SmtpSessionResult
             {
                 Target = target, Failure = SessionFailure.TlsHandshake, StartTlsOffered = true, LocalAddress = local,
                 Tls = new TlsDetails("none", null, subject, verdict),
@@ -112,7 +138,7 @@ public sealed class SmtpSender(OutboundSettings settings)
         }
         catch (SmtpCommandException e)
         {
-            return new SmtpSessionResult
+            failure = new SmtpSessionResult
             {
                 Target = target, Failure = SessionFailure.Protocol, LocalAddress = local,
                 Error = $"{target}: {(int)e.StatusCode} {e.Message}",
@@ -121,25 +147,37 @@ public sealed class SmtpSender(OutboundSettings settings)
         catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException
                                       || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return new SmtpSessionResult
+            failure = new SmtpSessionResult
             {
                 Target = target, Failure = SessionFailure.Dropped, LocalAddress = local,
                 Error = $"{target}: {e.Message}",
             };
         }
 
+        if (failure is not null)
+        {
+            client.Dispose();
+            socket.Dispose();
+            return (null, failure);
+        }
+
         var offered = client.Capabilities.HasFlag(SmtpCapabilities.StartTLS) || client.IsSecure;
         var tls = client.IsSecure
             ? new TlsDetails(client.SslProtocol.ToString(), client.SslCipherSuite?.ToString(), subject, verdict)
             : null;
-        var result = new SmtpSessionResult { Target = target, Tls = tls, StartTlsOffered = offered, LocalAddress = local };
-        return await TransactAsync(client, result, from, recipients, message, cancellationToken).ConfigureAwait(false);
+        return (new PooledConnection(client, tls, offered, local), null);
     }
 
-    private static async Task<SmtpSessionResult> TransactAsync(
-        RecipientTrackingSmtpClient client, SmtpSessionResult result, string from, IReadOnlyList<string> recipients,
+    private async Task<SmtpSessionResult> TransactAsync(
+        string key, PooledConnection connection, SmtpTarget target, string from, IReadOnlyList<string> recipients,
         MimeMessage message, CancellationToken cancellationToken)
     {
+        var client = connection.Client;
+        client.Replies.Clear();
+        var result = new SmtpSessionResult
+        {
+            Target = target, Tls = connection.Tls, StartTlsOffered = connection.StartTlsOffered, LocalAddress = connection.LocalAddress,
+        };
         var sender = new MailboxAddress("", from);
         var rcpts = recipients.Select(r => new MailboxAddress("", r)).ToList();
         try
@@ -149,13 +187,13 @@ public sealed class SmtpSender(OutboundSettings settings)
                     ? reply
                     : new RecipientReply(r, 250, dataReply))
                 .ToList();
-            await QuitAsync(client).ConfigureAwait(false);
+            await pool.ReturnAsync(key, connection).ConfigureAwait(false);
             return result with { Replies = replies };
         }
         catch (SmtpCommandException e) when (e.ErrorCode == SmtpErrorCode.MessageNotAccepted && client.Replies.Count == recipients.Count)
         {
-            // Every RCPT was refused: the replies say why, one by one.
-            await QuitAsync(client).ConfigureAwait(false);
+            // Every RCPT was refused: the replies say why, one by one. The connection stays usable (RSET).
+            await pool.ReturnAsync(key, connection).ConfigureAwait(false);
             return result with { Replies = recipients.Select(r => client.Replies[r]).ToList() };
         }
         catch (SmtpCommandException e)
@@ -166,27 +204,15 @@ public sealed class SmtpSender(OutboundSettings settings)
                     ? reply
                     : new RecipientReply(r, code is >= 400 and < 600 ? code : 451, e.Message))
                 .ToList();
-            await QuitAsync(client).ConfigureAwait(false);
+            await SmtpConnectionPool.CloseAsync(client).ConfigureAwait(false);
             return result with { Replies = replies };
         }
-        catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException
+        catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException or ServiceNotConnectedException
                                       || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             // RFC 5321 §4.1.1.4: without a final DATA reply the message was not delivered.
+            client.Dispose();
             return result with { Failure = SessionFailure.Dropped, Error = $"{result.Target}: {e.Message}" };
-        }
-    }
-
-    private static async Task QuitAsync(SmtpClient client)
-    {
-        try
-        {
-            using var quitTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await client.DisconnectAsync(true, quitTimeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or SmtpProtocolException or SmtpCommandException or OperationCanceledException or SocketException)
-        {
-            // The transaction is complete; a failed QUIT changes nothing.
         }
     }
 }

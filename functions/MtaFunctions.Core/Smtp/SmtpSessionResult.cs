@@ -60,4 +60,7 @@ public sealed record SmtpSessionResult
 
     /// <summary>Our local address of the session (TLS-RPT sending-mta-ip).</summary>
     public string? LocalAddress { get; init; }
+
+    /// <summary>The transaction ran on a pooled connection: no new TLS session was negotiated for it.</summary>
+    public bool Reused { get; init; }
 }

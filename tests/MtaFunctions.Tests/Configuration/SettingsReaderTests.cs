@@ -26,6 +26,9 @@ public sealed class SettingsReaderTests
         Assert.Equal(TimeSpan.FromSeconds(30), s.Outbound.ConnectTimeout);
         Assert.Equal(TimeSpan.FromMinutes(5), s.Outbound.CommandTimeout);
         Assert.False(s.Outbound.AllowPrivateDestinations);
+        Assert.Equal(4, s.Outbound.MaxParallelDomains);
+        Assert.Equal(100, s.Outbound.MaxMessagesPerConnection);
+        Assert.Equal(TimeSpan.FromSeconds(10), s.Outbound.ConnectionIdleTime);
         Assert.Null(s.Outbound.ExtraRootCasFile);
         Assert.Empty(s.Outbound.Rules);
         Assert.Empty(s.Dns.Servers);

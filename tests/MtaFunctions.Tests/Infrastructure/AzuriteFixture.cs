@@ -41,13 +41,13 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = Directory.CreateTempSubdirectory("azurite").FullName,
         };
         foreach (var arg in new[]
                  {
                      "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry",
                      "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
                      "--blobPort", "0", "--queuePort", "0", "--tablePort", "0",
-                     "--location", Directory.CreateTempSubdirectory("azurite").FullName,
                  })
         {
             psi.ArgumentList.Add(arg);

@@ -22,6 +22,8 @@ public sealed class TestSmtpServer : IAsyncDisposable
     private readonly SmtpServer.SmtpServer _server;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _running;
+    private int _sessions;
+    private int _disposed;
 
     public TestSmtpServer(IPAddress address, int port, X509Certificate2? certificate, ConcurrentQueue<ReceivedMail>? inbox = null)
     {
@@ -43,11 +45,15 @@ public sealed class TestSmtpServer : IAsyncDisposable
         services.Add(new Filter(this));
         services.Add(new Store(this));
         _server = new SmtpServer.SmtpServer(options, services);
+        _server.SessionCreated += (_, _) => Interlocked.Increment(ref _sessions);
         _running = _server.StartAsync(_stop.Token);
     }
 
     /// <summary>Where the server listens.</summary>
     public IPEndPoint EndPoint { get; }
+
+    /// <summary>SMTP sessions (connections) opened so far.</summary>
+    public int SessionCount => Volatile.Read(ref _sessions);
 
     /// <summary>Messages accepted so far.</summary>
     public ConcurrentQueue<ReceivedMail> Inbox { get; }
@@ -60,6 +66,11 @@ public sealed class TestSmtpServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _server.Shutdown();
         await _stop.CancelAsync();
         try

@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using MailKit.Net.Smtp;
+using MtaFunctions.Core.Policy;
+
+namespace MtaFunctions.Core.Smtp;
+
+/// <summary>
+/// Idle SMTP connections kept open after a successful transaction, so that the next message to the same MX
+/// address under the same policy skips TCP, EHLO and the TLS handshake (as Postfix's connection cache does).
+/// </summary>
+/// <remarks>
+/// A connection is only handed out again for the same target and the same policy (TLS requirement,
+/// certificate check, policy applied and its detail): its certificate was judged under that policy once.
+/// Connections idle for longer than the idle limit are closed with QUIT; a connection carries at most
+/// <c>Queue:Outbound:Smtp:MaxMessagesPerConnection</c> messages.
+/// </remarks>
+public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, int maxMessagesPerConnection) : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, ConcurrentBag<PooledConnection>> _idle = new();
+
+    /// <summary>Whether connections are kept at all.</summary>
+    public bool Enabled => maxMessagesPerConnection > 1;
+
+    /// <summary>The pool key of a session to <paramref name="target"/> under <paramref name="policy"/>.</summary>
+    public static string KeyFor(SmtpTarget target, MxTlsPolicy policy) =>
+        $"{target}|{policy.Tls}|{policy.Check.GetType().FullName}|{policy.Applied}|{policy.Detail}";
+
+    /// <summary>Takes an idle, still-open connection for the key, or null.</summary>
+    internal PooledConnection? Take(string key)
+    {
+        if (!_idle.TryGetValue(key, out var bag))
+        {
+            return null;
+        }
+
+        while (bag.TryTake(out var connection))
+        {
+            if (connection.Client.IsConnected && time.GetUtcNow() - connection.IdleSince < idleLimit)
+            {
+                return connection;
+            }
+
+            _ = CloseAsync(connection.Client);
+        }
+
+        return null;
+    }
+
+    /// <summary>Puts a connection back after a successful transaction, or closes it when it has carried enough.</summary>
+    internal async Task ReturnAsync(string key, PooledConnection connection)
+    {
+        connection.Messages++;
+        if (!Enabled || connection.Messages >= maxMessagesPerConnection || !connection.Client.IsConnected)
+        {
+            await CloseAsync(connection.Client).ConfigureAwait(false);
+            return;
+        }
+
+        connection.IdleSince = time.GetUtcNow();
+        _idle.GetOrAdd(key, _ => []).Add(connection);
+        Sweep();
+    }
+
+    private void Sweep()
+    {
+        var now = time.GetUtcNow();
+        foreach (var bag in _idle.Values)
+        {
+            var keep = new List<PooledConnection>();
+            while (bag.TryTake(out var connection))
+            {
+                if (now - connection.IdleSince < idleLimit && connection.Client.IsConnected)
+                {
+                    keep.Add(connection);
+                }
+                else
+                {
+                    _ = CloseAsync(connection.Client);
+                }
+            }
+
+            foreach (var connection in keep)
+            {
+                bag.Add(connection);
+            }
+        }
+    }
+
+    internal static async Task CloseAsync(SmtpClient client)
+    {
+        try
+        {
+            using var quitTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await client.DisconnectAsync(true, quitTimeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or MailKit.Net.Smtp.SmtpProtocolException or SmtpCommandException or OperationCanceledException
+                                      or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Closing a connection nobody needs any more: a failed QUIT changes nothing.
+        }
+        finally
+        {
+            client.Dispose();
+        }
+    }
+
+    /// <summary>Closes every idle connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var bag in _idle.Values)
+        {
+            while (bag.TryTake(out var connection))
+            {
+                await CloseAsync(connection.Client).ConfigureAwait(false);
+            }
+        }
+    }
+}
+
+/// <summary>An open session and what was learned when it was set up.</summary>
+internal sealed class PooledConnection(RecipientTrackingSmtpClient client, TlsDetails? tls, bool? startTlsOffered, string? localAddress)
+{
+    public RecipientTrackingSmtpClient Client { get; } = client;
+    public TlsDetails? Tls { get; } = tls;
+    public bool? StartTlsOffered { get; } = startTlsOffered;
+    public string? LocalAddress { get; } = localAddress;
+    public int Messages { get; set; }
+    public DateTimeOffset IdleSince { get; set; }
+}

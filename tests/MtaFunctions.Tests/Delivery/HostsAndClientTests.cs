@@ -1,0 +1,147 @@
+using System.Text.Json;
+using Azure.Storage.Queues.Models;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using MtaFunctions.Client;
+using MtaFunctions.Core;
+using MtaFunctions.Core.Configuration;
+using MtaFunctions.Core.Delivery;
+using MtaFunctions.LocalHost;
+using MtaFunctions.Tests.Infrastructure;
+
+namespace MtaFunctions.Tests.Delivery;
+
+/// <summary>The doors: the Function App trigger, LocalHost's WebJobs host, the producer CLI, start-up checks.</summary>
+public sealed class HostsAndClientTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>
+{
+    private const string Sender = "app@sender.test";
+
+    [Fact]
+    public async Task DeliverOutbound_FunctionTrigger_HandsQueueMessageToHandler()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        host.AddDomain("fn.test", "mx.fn.test", "127.0.0.31");
+        host.AddSmtpServer("127.0.0.31", host.Ca.IssueServer(["mx.fn.test"]));
+        await host.SendAsync(Sender, ["a@fn.test"], MtaTestHost.Message(Sender, "a@fn.test"));
+        var received = Assert.Single((await host.OutboundQueue.ReceiveMessagesAsync(1)).Value);
+        var message = QueuesModelFactory.QueueMessage(received.MessageId, received.PopReceipt, received.Body, 1);
+
+        await new DeliverOutbound(host.Handler).Run(message, CancellationToken.None);
+
+        Assert.Equal(["a@fn.test"], Assert.Single(host.Inbox).To);
+    }
+
+    [Fact]
+    public async Task LocalHost_WebJobsQueueTrigger_DeliversFromQueue()
+    {
+        await using var peers = await MtaTestHost.StartAsync(storage);
+        peers.AddDomain("local.test", "mx.local.test", "127.0.0.32");
+        peers.AddSmtpServer("127.0.0.32", peers.Ca.IssueServer(["mx.local.test"]));
+        using var app = LocalHostBuilder.Build([], Path.GetTempPath(), c => c.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = storage.ConnectionString,
+            ["Dns:Servers"] = peers.Dns.EndPoint.ToString(),
+            ["Queue:Outbound:Smtp:Port"] = peers.SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Queue:Outbound:Tls:ExtraRootCas"] = peers.Ca.PemFile,
+            ["Queue:Outbound:AllowPrivateDestinations"] = "true",
+            ["Queue:Outbound:Hostname"] = "mta.sender.test",
+        }));
+        await app.StartAsync();
+        try
+        {
+            var id = await peers.SendAsync(Sender, ["b@local.test"], MtaTestHost.Message(Sender, "b@local.test"));
+            for (var i = 0; i < 150 && peers.Inbox.IsEmpty; i++)
+            {
+                await Task.Delay(100);
+            }
+
+            Assert.Equal(["b@local.test"], Assert.Single(peers.Inbox).To);
+            Assert.Equal("Delivered", (await peers.StatusAsync(id))["b@local.test"].State);
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Cli_SendThenStatus_PrintsIdAndRecipientState()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        host.AddDomain("cli.test", "mx.cli.test", "127.0.0.33");
+        host.AddSmtpServer("127.0.0.33", host.Ca.IssueServer(["mx.cli.test"]));
+        var eml = Path.Combine(Directory.CreateTempSubdirectory("cli").FullName, "message.eml");
+        await File.WriteAllBytesAsync(eml, MtaTestHost.Message(Sender, "c@cli.test"));
+
+        var output = new StringWriter();
+        var exit = await Cli.RunAsync(["send", "--from", Sender, "--to", "c@cli.test", "--to", "d@cli.test", eml, "--connection-string", storage.ConnectionString], output, TextWriter.Null);
+        Assert.Equal(0, exit);
+        var id = output.ToString().Trim();
+        Assert.Matches("^[0-9a-f]{32}$", id);
+
+        await host.PumpAsync();
+        output = new StringWriter();
+        exit = await Cli.RunAsync(["status", id, "--connection-string", storage.ConnectionString], output, TextWriter.Null);
+
+        Assert.Equal(0, exit);
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.All(lines, l => Assert.Matches(@"^[cd]@cli\.test: delivered attempts=1 mx=mx\.cli\.test ip=127\.0\.0\.33 tls=Tls1[23] TLS_\S+ cert=""CN=mx\.cli\.test"" verified=yes policy=none \(starttls=optional allow-invalid-certs=false\) reply=""250 ", l));
+    }
+
+    [Theory]
+    [InlineData(new[] { "send", "--to", "x@y.test", "f.eml" }, "send needs --from")]
+    [InlineData(new[] { "status" }, "status takes exactly one ID")]
+    [InlineData(new[] { "frobnicate" }, "unknown command 'frobnicate'")]
+    [InlineData(new string[0], "no command")]
+    public async Task Cli_BadArguments_ExitTwoWithReason(string[] args, string reason)
+    {
+        var error = new StringWriter();
+        var exit = await Cli.RunAsync([.. args, "--connection-string", "UseDevelopmentStorage=true"], TextWriter.Null, error);
+        Assert.Equal(2, exit);
+        Assert.StartsWith($"mta: {reason}", error.ToString());
+    }
+
+    [Fact]
+    public void Startup_BadSetting_FailsNamingKeyAndAllowedValues()
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+            ["Queue:Outbound:Tls:StartTls"] = "mandatory",
+        }).Build();
+
+        var e = Assert.Throws<SettingsException>(() => new ServiceCollection().AddMtaCore(config));
+        Assert.Equal("setting Queue:Outbound:Tls:StartTls: 'mandatory' is not one of optional, require, disable", e.Message);
+        var local = Assert.Throws<SettingsException>(() => LocalHostBuilder.Build(["--Queue:Outbound:Tls:Dane=sometimes"], Path.GetTempPath()));
+        Assert.Equal("setting Queue:Outbound:Tls:Dane: 'sometimes' is not one of optional, require, disable", local.Message);
+    }
+
+    [Fact]
+    public void HostJson_MaxDequeueCount_MatchesHandlerLimit()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "functions", "MtaFunctions", "host.json")));
+        var queues = doc.RootElement.GetProperty("extensions").GetProperty("queues");
+        Assert.Equal(QueueLimits.MaxDequeueCount, queues.GetProperty("maxDequeueCount").GetInt32());
+        Assert.Equal("base64", queues.GetProperty("messageEncoding").GetString());
+    }
+
+    [Fact]
+    public async Task Handler_StorageFailing_RetriedByQueueThenPoisonedWithReason()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        var body = Convert.ToBase64String(MtaTestHost.Message("a@b.test", "c@d.test"));
+        var payload = $$"""{"id":"m-broken","from":"a@b.test","to":["c@d.test"],"message":"{{body}}","queuedAt":"2026-01-01T00:00:00Z"}""";
+        host.Dns.Mx("d.test", 0, ".");
+        await host.OutboundQueue.DeleteAsync();
+
+        await Assert.ThrowsAnyAsync<Azure.RequestFailedException>(() => host.Handler.HandleAsync(payload, 1, CancellationToken.None));
+        await host.Handler.HandleAsync(payload, QueueLimits.MaxDequeueCount, CancellationToken.None);
+
+        var poisoned = Assert.Single(await host.PoisonedAsync());
+        Assert.StartsWith("failed 5 times, last: RequestFailedException", poisoned.Reason);
+        Assert.Equal(payload, poisoned.Payload);
+        await host.OutboundQueue.CreateIfNotExistsAsync();
+    }
+}
