@@ -44,6 +44,7 @@ public sealed class StsWorld : IAsyncDisposable
             ["Queue:Outbound:Hostname"] = "mta.sender.test",
             ["Queue:Outbound:MtaSts:Port"] = Https.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Queue:Outbound:Timeout:Connect"] = "5s",
+            ["Dns:Timeout"] = "2s",
         };
         foreach (var (key, value) in settings)
         {
