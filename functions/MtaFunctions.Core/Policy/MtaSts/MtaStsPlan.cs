@@ -30,8 +30,8 @@ public sealed class MtaStsPlan
         ? new TlsRptPolicy(TlsRptPolicyType.Sts, Resolution.Domain, p.Lines, p.MxPatterns.Select(m => m.Text).ToList())
         : null;
 
-    /// <summary>Shown by status: mode and id.</summary>
-    public string Detail => $"mta-sts mode={Resolution.Policy?.Mode.ToWire()} id={Resolution.Id}{(Resolution.FromCache ? " (cached)" : "")}";
+    /// <summary>Shown by status: mode and id (stable across attempts, so pooled SMTP connections are reused).</summary>
+    public string Detail => $"mta-sts mode={Resolution.Policy?.Mode.ToWire()} id={Resolution.Id}";
 
     /// <summary>Resolves the domain's policy; null when the setting is disable (never look).</summary>
     public static async Task<MtaStsPlan?> PrepareAsync(
