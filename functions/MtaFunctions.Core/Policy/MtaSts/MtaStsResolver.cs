@@ -124,7 +124,9 @@ public sealed class MtaStsResolver(
         Log.FetchFailed(_logger, domain, id, result.Error ?? "");
         var failed = (cached ?? new CachedMtaStsPolicy(domain, null, null, null, null)) with
         {
-            LastFailureId = id, LastFailureAt = now, LastFailure = result.Error,
+            LastFailureId = id,
+            LastFailureAt = now,
+            LastFailure = result.Error,
         };
         await cache.SaveAsync(failed, cancellationToken).ConfigureAwait(false);
 
