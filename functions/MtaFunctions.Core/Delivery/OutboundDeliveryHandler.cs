@@ -18,7 +18,7 @@ namespace MtaFunctions.Core.Delivery;
 /// 1. Parse the envelope strictly; a payload that can never be delivered goes to the poison queue with its
 ///    reason instead of crash-looping.
 /// 2. Read per-recipient state first: a queue message handed out twice (host retry, crash after sending)
-///    never sends again to a recipient already final.
+///    never sends again to a recipient already final (the queue's dequeue count says when it may have been).
 /// 3. Deliver per recipient domain, domains in parallel, each independent of the others.
 /// 4. Per domain, in this order: DSN for permanent failures, re-enqueue of deferred recipients with the
 ///    schedule's delay, then the state rows. A crash between steps repeats work, never loses it.
@@ -89,7 +89,11 @@ public sealed class OutboundDeliveryHandler(
         var tlsRequiredNo = message.Headers[TlsRequiredHeader] is { } value && value.Trim().Equals("No", StringComparison.OrdinalIgnoreCase);
         message.Headers.RemoveAll(TlsRequiredHeader);
 
-        var states = await store.LoadAsync(envelope.Id, cancellationToken).ConfigureAwait(false);
+        // A first attempt handed out for the first time cannot have state yet: skip the read (one storage
+        // transaction per message fewer). Any redelivery (dequeueCount > 1) or retry (attempt > 0) reads it.
+        var states = envelope.Attempt == 0 && dequeueCount <= 1
+            ? new Dictionary<string, DeliveryRecord>(StringComparer.Ordinal)
+            : await store.LoadAsync(envelope.Id, cancellationToken).ConfigureAwait(false);
         var pending = envelope.To
             .Where(r => !(states.TryGetValue(DeliveryRecord.RowKeyFor(r), out var row) && row.ParsedState.IsFinal()))
             .Distinct(StringComparer.OrdinalIgnoreCase)

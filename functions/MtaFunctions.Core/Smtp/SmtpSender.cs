@@ -121,7 +121,10 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         {
             failure = new SmtpSessionResult
             {
-                Target = target, Failure = SessionFailure.StartTlsNotOffered, StartTlsOffered = false, LocalAddress = local,
+                Target = target,
+                Failure = SessionFailure.StartTlsNotOffered,
+                StartTlsOffered = false,
+                LocalAddress = local,
                 Error = $"{target}: STARTTLS required but not offered",
             };
         }
@@ -129,7 +132,10 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         {
             failure = new SmtpSessionResult
             {
-                Target = target, Failure = SessionFailure.TlsHandshake, StartTlsOffered = true, LocalAddress = local,
+                Target = target,
+                Failure = SessionFailure.TlsHandshake,
+                StartTlsOffered = true,
+                LocalAddress = local,
                 Tls = new TlsDetails("none", null, subject, verdict),
                 Error = verdict is { Accept: false }
                     ? $"{target}: certificate refused: {verdict.Reason}"
@@ -140,7 +146,9 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         {
             failure = new SmtpSessionResult
             {
-                Target = target, Failure = SessionFailure.Protocol, LocalAddress = local,
+                Target = target,
+                Failure = SessionFailure.Protocol,
+                LocalAddress = local,
                 Error = $"{target}: {(int)e.StatusCode} {e.Message}",
             };
         }
@@ -149,7 +157,9 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         {
             failure = new SmtpSessionResult
             {
-                Target = target, Failure = SessionFailure.Dropped, LocalAddress = local,
+                Target = target,
+                Failure = SessionFailure.Dropped,
+                LocalAddress = local,
                 Error = $"{target}: {e.Message}",
             };
         }
@@ -176,7 +186,10 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         client.Replies.Clear();
         var result = new SmtpSessionResult
         {
-            Target = target, Tls = connection.Tls, StartTlsOffered = connection.StartTlsOffered, LocalAddress = connection.LocalAddress,
+            Target = target,
+            Tls = connection.Tls,
+            StartTlsOffered = connection.StartTlsOffered,
+            LocalAddress = connection.LocalAddress,
         };
         var sender = new MailboxAddress("", from);
         var rcpts = recipients.Select(r => new MailboxAddress("", r)).ToList();
