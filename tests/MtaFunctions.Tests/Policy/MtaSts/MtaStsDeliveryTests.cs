@@ -126,6 +126,19 @@ public sealed class MtaStsDeliveryTests(AzuriteFixture azurite) : IClassFixture<
     }
 
     [Fact]
+    public async Task Deliver_EnforceAndCertificateForAnotherHost_DefersWithHostMismatch()
+    {
+        _world.Publish("enforce-name.test", "h1", Policy("enforce", "mx.enforce-name.test"));
+        _world.Mx("enforce-name.test", "mx.enforce-name.test", certificateName: "other.enforce-name.test");
+        var services = await _world.ServicesAsync();
+
+        Assert.Equal(OutcomeKind.Temporary, Assert.Single(await DeliverAsync(services, "enforce-name.test")).Kind);
+        Assert.Empty(_world.Inbox);
+        var (key, _) = Assert.Single(Sts(services, "enforce-name.test"));
+        Assert.Equal(TlsRptResultType.CertificateHostMismatch, key.Failure);
+    }
+
+    [Fact]
     public async Task Deliver_EnforceAndNoStartTls_DefersWithStartTlsNotSupported()
     {
         _world.Publish("enforce-plain.test", "p1", Policy("enforce", "mx.enforce-plain.test"));

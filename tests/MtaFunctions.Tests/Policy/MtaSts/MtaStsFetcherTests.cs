@@ -40,6 +40,8 @@ public sealed class MtaStsFetcherTests : IAsyncLifetime
     [Fact]
     public async Task FetchAsync_ValidPolicyAndCertificate_ParsesWithoutHttpCaching()
     {
+        // The server picks the certificate by SNI (an unknown name gets a self-signed one), so success also
+        // shows that SNI carried the policy host (RFC 8461 §7.1).
         Host("ok.test", PolicyAnswer.Ok(Policy));
         var result = await Fetcher().FetchAsync("ok.test", TestContext.Current.CancellationToken);
         Assert.Null(result.Error);

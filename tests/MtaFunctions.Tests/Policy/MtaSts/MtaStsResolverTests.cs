@@ -130,6 +130,29 @@ public sealed class MtaStsResolverTests(AzuriteFixture azurite) : IClassFixture<
     }
 
     [Fact]
+    public async Task ResolveAsync_TxtServFail_CachedPolicyKeptAndNoFetch()
+    {
+        _world.Publish("servfail.test", "id1", Policy("servfail.test"));
+        var resolver = (await _world.ServicesAsync()).GetRequiredService<MtaStsResolver>();
+        await resolver.ResolveAsync("servfail.test", Ct);
+
+        _world.Dns.Fail("_mta-sts.servfail.test", ARSoft.Tools.Net.Dns.RecordType.Txt);
+        var after = await resolver.ResolveAsync("servfail.test", Ct);
+        Assert.Equal("id1", after.Id);
+        Assert.Contains("SERVFAIL", after.Reason, StringComparison.Ordinal);
+        Assert.Equal(1, _world.Https.RequestsTo("mta-sts.servfail.test"));
+    }
+
+    [Fact]
+    public async Task ResolveAsync_NoTxtAndNothingCached_NoPolicyWithoutTouchingHttps()
+    {
+        var result = await (await _world.ServicesAsync()).GetRequiredService<MtaStsResolver>().ResolveAsync("plain.test", Ct);
+        Assert.Null(result.Policy);
+        Assert.Equal("_mta-sts.plain.test: no TXT record", result.Reason);
+        Assert.Equal(0, _world.Https.RequestsTo("mta-sts.plain.test"));
+    }
+
+    [Fact]
     public async Task ResolveAsync_TwoStsRecords_NoPolicy()
     {
         _world.Publish("two.test", "id1", Policy("two.test"));

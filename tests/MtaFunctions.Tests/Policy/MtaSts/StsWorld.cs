@@ -74,11 +74,11 @@ public sealed class StsWorld : IAsyncDisposable
     }
 
     /// <summary>Adds an MX host with its own loopback address and SMTP server (STARTTLS with a CA certificate unless told otherwise).</summary>
-    public TestSmtpServer Mx(string domain, string host, ushort preference = 10, bool tls = true, bool trusted = true)
+    public TestSmtpServer Mx(string domain, string host, ushort preference = 10, bool tls = true, bool trusted = true, string? certificateName = null)
     {
         var ip = $"127.0.0.{Interlocked.Increment(ref _nextIp)}";
         Dns.Mx(domain, preference, host).A(host, ip);
-        var certificate = !tls ? null : trusted ? Ca.IssueServer([host]) : TestCertificateAuthority.SelfSigned(host);
+        var certificate = !tls ? null : trusted ? Ca.IssueServer([certificateName ?? host]) : TestCertificateAuthority.SelfSigned(host);
         var server = new TestSmtpServer(IPAddress.Parse(ip), SmtpPort, certificate, Inbox);
         _smtp.Add(server);
         return server;
