@@ -6,6 +6,7 @@ using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Delivery;
 using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Policy;
+using MtaFunctions.Core.Policy.MtaSts;
 using MtaFunctions.Core.Reporting;
 using MtaFunctions.Core.Smtp;
 using MtaFunctions.Core.Storage;
@@ -43,6 +44,14 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton<DomainDeliverer>();
         services.AddSingleton<OutboundDeliveryHandler>();
         services.AddSingleton<StorageInitializer>();
+        services.AddSingleton(sp => new StsPolicyStore(sp.GetRequiredService<StorageAccount>().Tables));
+        services.AddSingleton<IMtaStsPolicyStore>(sp => sp.GetRequiredService<StsPolicyStore>());
+        services.AddSingleton(new MtaStsFetchOptions(settings.Outbound.MtaStsTimeout, settings.Outbound.MtaStsPort));
+        services.AddSingleton<MtaStsDiscovery>();
+        services.AddSingleton<MtaStsFetcher>();
+        services.AddSingleton<MtaStsPolicyCache>();
+        services.AddSingleton<MtaStsResolver>();
+        services.AddSingleton<MtaStsRefreshHandler>();
         return services;
     }
 }

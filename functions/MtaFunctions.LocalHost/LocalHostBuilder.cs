@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MtaFunctions.Core;
+using MtaFunctions.Core.Policy.MtaSts;
 
 namespace MtaFunctions.LocalHost;
 
@@ -35,6 +36,9 @@ public static class LocalHostBuilder
             {
                 services.AddMtaCore(context.Configuration);
                 services.AddSingleton<QueueFunctions>();
+                services.AddHostedService<TimerService>();
+                services.AddSingleton(new TimerSchedule(
+                    "RefreshStsPolicies", MtaStsRefreshHandler.Schedule, (sp, ct) => sp.GetRequiredService<MtaStsRefreshHandler>().RunAsync(ct)));
             });
         return builder.Build();
     }

@@ -61,6 +61,8 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Queue__Outbound__Smtp__Port: '25'
       Queue__Outbound__Timeout__Connect: '30s'
       Queue__Outbound__Timeout__Command: '5m'
+      Queue__Outbound__Timeout__MtaSts: '1m'
+      Queue__Outbound__MtaSts__Port: '443'
       Queue__Outbound__AllowPrivateDestinations: 'false'
       Queue__Outbound__MaxParallelDomains: '4'
       Queue__Outbound__Smtp__MaxMessagesPerConnection: '100'

@@ -5,6 +5,7 @@ public static class BenchmarkRegistry
 {
     public static IReadOnlyDictionary<string, Func<Task>> All { get; } = new Dictionary<string, Func<Task>>(StringComparer.OrdinalIgnoreCase)
     {
+        ["mta-sts"] = MtaStsBenchmark.RunAsync,
         ["delivery"] = DeliveryThroughputBenchmark.RunAsync,
     };
 }

@@ -20,4 +20,7 @@ public static class StorageNames
 
     /// <summary>The app setting / environment variable holding the storage connection string.</summary>
     public const string ConnectionSetting = "AzureWebJobsStorage";
+
+    /// <summary>Cached MTA-STS policies (partition = policy domain).</summary>
+    public const string StsPoliciesTable = "StsPolicies";
 }

@@ -22,6 +22,12 @@ public sealed record OutboundSettings
     public required int MaxMessagesPerConnection { get; init; }
     public required TimeSpan ConnectionIdleTime { get; init; }
 
+    /// <summary>Timeout of one MTA-STS policy fetch (<c>Queue:Outbound:Timeout:MtaSts</c>).</summary>
+    public TimeSpan MtaStsTimeout { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Port of MTA-STS policy hosts (<c>Queue:Outbound:MtaSts:Port</c>); 443 outside tests.</summary>
+    public int MtaStsPort { get; init; } = 443;
+
     /// <summary>The TLS settings for a destination: an exact rule, else the nearest <c>*.parent</c> rule, else the defaults.</summary>
     public TlsSettings TlsFor(string domain)
     {

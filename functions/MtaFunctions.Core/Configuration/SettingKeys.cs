@@ -26,4 +26,6 @@ public static class SettingKeys
     public const string ConnectionIdleTime = "Queue:Outbound:Smtp:ConnectionIdleTime";
     public const string DnsServers = "Dns:Servers";
     public const string DnsTimeout = "Dns:Timeout";
+    public const string MtaStsTimeout = "Queue:Outbound:Timeout:MtaSts";
+    public const string MtaStsPort = "Queue:Outbound:MtaSts:Port";
 }

@@ -26,6 +26,8 @@ public static class SettingsCatalog
         new(SettingKeys.ConnectionIdleTime, "10s", "how long an idle SMTP connection is kept open for the next message to the same MX"),
         new(SettingKeys.DnsServers, "", "comma-separated resolvers ip[:port]; empty = the system's"),
         new(SettingKeys.DnsTimeout, "5s", "timeout of one DNS query"),
+        new(SettingKeys.MtaStsTimeout, "1m", "timeout of one MTA-STS policy fetch, connect to last byte (RFC 8461 §3.3)"),
+        new(SettingKeys.MtaStsPort, "443", "TCP port of MTA-STS policy hosts (443; other values only for tests)"),
         new($"{SettingKeys.TlsRules}:<domain>:<StartTls|AllowInvalidCerts|Dane|MtaSts>", "", "per destination domain (or *.domain) override of any TLS key"),
     ];
 }

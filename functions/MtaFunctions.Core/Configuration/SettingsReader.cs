@@ -49,6 +49,8 @@ public static class SettingsReader
                 MaxParallelDomains = Int(config, SettingKeys.MaxParallelDomains, 1, 64),
                 MaxMessagesPerConnection = Int(config, SettingKeys.MaxMessagesPerConnection, 1, 10_000),
                 ConnectionIdleTime = Duration(config, SettingKeys.ConnectionIdleTime),
+                MtaStsTimeout = Duration(config, SettingKeys.MtaStsTimeout),
+                MtaStsPort = Int(config, SettingKeys.MtaStsPort, 1, 65535),
             },
             Dns = new DnsSettings
             {

@@ -26,7 +26,7 @@ namespace MtaFunctions.Core.Delivery;
 /// </remarks>
 public sealed class OutboundDeliveryHandler(
     OutboundSettings settings, OutboundQueueWriter writer, DeliveryStore store, PoisonQueue poison,
-    DomainDeliverer deliverer, TimeProvider time, ILogger<OutboundDeliveryHandler> logger)
+    DomainDeliverer deliverer, TimeProvider time, ILogger<OutboundDeliveryHandler> logger, Policy.TlsPolicyResolver policies)
 {
     /// <summary>Processes one queue message.</summary>
     /// <param name="payload">The queue message text (already base64-decoded by the trigger).</param>
@@ -140,6 +140,14 @@ public sealed class OutboundDeliveryHandler(
         var now = time.GetUtcNow();
         var attempt = envelope.Attempt + 1;
         var expiry = envelope.QueuedAt + settings.MessageLifetime;
+
+        // RFC 8461 §5.1: before failing for good under an enforced MTA-STS policy, look for a new policy id
+        // (a domain that moved its MX publishes one); if there is one, try once more under it.
+        if (now >= expiry && outcomes.Any(o => o.Kind == OutcomeKind.Temporary && o.PolicyDetail?.Contains("mta-sts mode=enforce", StringComparison.Ordinal) == true)
+            && await policies.StsPolicyChangedAsync(domain, cancellationToken).ConfigureAwait(false))
+        {
+            outcomes = await deliverer.DeliverAsync(domain, recipients, envelope.From, message, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
+        }
 
         // RFC 5321 §4.5.4.1: give up once the message has been queued for its lifetime.
         var final = outcomes.Select(o => o.Kind == OutcomeKind.Temporary && now >= expiry

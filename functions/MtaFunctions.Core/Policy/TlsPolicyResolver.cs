@@ -1,6 +1,8 @@
 using System.Net;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Dns;
+using MtaFunctions.Core.Policy.MtaSts;
+using MtaFunctions.Core.Reporting;
 using MtaFunctions.Core.Reporting.TlsRpt;
 
 namespace MtaFunctions.Core.Policy;
@@ -14,7 +16,7 @@ namespace MtaFunctions.Core.Policy;
 /// nothing enforced); DANE for an MX with usable TLSA records (RFC 8461 §2: DANE wins over MTA-STS); an
 /// MTA-STS policy in enforce mode; the STARTTLS / AllowInvalidCerts settings.
 /// </remarks>
-public sealed class TlsPolicyResolver(OutboundSettings settings, TrustedRoots roots)
+public sealed class TlsPolicyResolver(OutboundSettings settings, TrustedRoots roots, MtaStsResolver sts, ITlsSessionRecorder recorder)
 {
     private readonly PkixCertificateCheck _pkix = new(roots);
 
@@ -22,12 +24,19 @@ public sealed class TlsPolicyResolver(OutboundSettings settings, TrustedRoots ro
     /// <param name="domain">Recipient domain (lower case).</param>
     /// <param name="tlsRequiredNo">The message carries <c>TLS-Required: No</c>.</param>
     /// <param name="cancellationToken">Cancels lookups.</param>
-    public Task<DomainTlsPlan> ForDomainAsync(string domain, bool tlsRequiredNo, CancellationToken cancellationToken)
+    public async Task<DomainTlsPlan> ForDomainAsync(string domain, bool tlsRequiredNo, CancellationToken cancellationToken)
     {
-        _ = cancellationToken;
         var tls = settings.TlsFor(domain);
-        return Task.FromResult(new DomainTlsPlan(domain, tls, tlsRequiredNo, _pkix));
+        var stsPlan = tlsRequiredNo ? null : await MtaStsPlan.PrepareAsync(sts, recorder, _pkix, domain, tls.MtaSts, cancellationToken).ConfigureAwait(false);
+        return new DomainTlsPlan(domain, tls, tlsRequiredNo, _pkix) { Sts = stsPlan };
     }
+
+    /// <summary>
+    /// RFC 8461 §5.1: before recipients fail for good under an enforced MTA-STS policy, checks DNS for a new
+    /// policy id; true when a new policy is now in force and one more attempt is worth making.
+    /// </summary>
+    public Task<bool> StsPolicyChangedAsync(string domain, CancellationToken cancellationToken) =>
+        settings.TlsFor(domain).MtaSts == PolicyMode.Disable ? Task.FromResult(false) : sts.HasNewPolicyAsync(domain, cancellationToken);
 }
 
 /// <summary>The TLS policy of one destination domain for one attempt; hands out per-MX decisions.</summary>
@@ -52,6 +61,9 @@ public sealed class DomainTlsPlan
     /// <summary>The message asked for no TLS enforcement (RFC 8689).</summary>
     public bool TlsRequiredNo { get; }
 
+    /// <summary>The domain's MTA-STS state; null when MTA-STS is disabled or not looked up.</summary>
+    public MtaStsPlan? Sts { get; init; }
+
     /// <summary>The policy for one MX host of the domain.</summary>
     /// <param name="mxHost">The MX host name.</param>
     /// <param name="addresses">Its A/AAAA answer (DANE needs to know whether it was authenticated).</param>
@@ -73,7 +85,8 @@ public sealed class DomainTlsPlan
             });
         }
 
-        return Task.FromResult(StartTlsPolicy(mxHost));
+        var baseline = StartTlsPolicy(mxHost);
+        return Task.FromResult(Sts?.ForMx(mxHost, baseline) ?? baseline);
     }
 
     private MxTlsPolicy StartTlsPolicy(string mxHost)

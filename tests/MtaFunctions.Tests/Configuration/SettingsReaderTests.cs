@@ -29,6 +29,8 @@ public sealed class SettingsReaderTests
         Assert.Equal(4, s.Outbound.MaxParallelDomains);
         Assert.Equal(100, s.Outbound.MaxMessagesPerConnection);
         Assert.Equal(TimeSpan.FromSeconds(10), s.Outbound.ConnectionIdleTime);
+        Assert.Equal(TimeSpan.FromMinutes(1), s.Outbound.MtaStsTimeout);
+        Assert.Equal(443, s.Outbound.MtaStsPort);
         Assert.Null(s.Outbound.ExtraRootCasFile);
         Assert.Empty(s.Outbound.Rules);
         Assert.Empty(s.Dns.Servers);
@@ -38,6 +40,8 @@ public sealed class SettingsReaderTests
 
     [Theory]
     [InlineData(SettingKeys.StartTls, "maybe", "setting Queue:Outbound:Tls:StartTls: 'maybe' is not one of optional, require, disable")]
+    [InlineData(SettingKeys.MtaStsTimeout, "soon", "setting Queue:Outbound:Timeout:MtaSts: 'soon' is not a duration such as 30s, 5m, 2h, 5d or 00:05:00")]
+    [InlineData(SettingKeys.MtaStsPort, "0", "setting Queue:Outbound:MtaSts:Port: '0' is not an integer in 1..65535")]
     [InlineData(SettingKeys.Dane, "on", "setting Queue:Outbound:Tls:Dane: 'on' is not one of optional, require, disable")]
     [InlineData(SettingKeys.MtaSts, "enforce", "setting Queue:Outbound:Tls:MtaSts: 'enforce' is not one of optional, require, disable")]
     [InlineData(SettingKeys.AllowInvalidCerts, "yes", "setting Queue:Outbound:Tls:AllowInvalidCerts: 'yes' is not one of true, false")]
