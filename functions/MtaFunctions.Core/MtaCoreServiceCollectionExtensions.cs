@@ -7,6 +7,7 @@ using MtaFunctions.Core.Delivery;
 using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Policy;
 using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Inbound;
 using MtaFunctions.Core.Smtp;
 using MtaFunctions.Core.Storage;
 
@@ -41,6 +42,7 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton<DomainDeliverer>();
         services.AddSingleton<OutboundDeliveryHandler>();
         services.AddSingleton<StorageInitializer>();
+        services.AddMtaTlsRptInbound(settings);
         return services;
     }
 }

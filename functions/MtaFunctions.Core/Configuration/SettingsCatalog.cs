@@ -25,5 +25,12 @@ public static class SettingsCatalog
         new(SettingKeys.DnsServers, "", "comma-separated resolvers ip[:port]; empty = the system's"),
         new(SettingKeys.DnsTimeout, "5s", "timeout of one DNS query"),
         new($"{SettingKeys.TlsRules}:<domain>:<StartTls|AllowInvalidCerts|Dane|MtaSts>", "", "per destination domain (or *.domain) override of any TLS key"),
+        new(SettingKeys.TlsRptInboundDomains, "", "comma-separated domains (and their subdomains) whose TLS reports POST /api/tlsrpt accepts; empty refuses every report"),
+        new(SettingKeys.TlsRptInboundKey, "", "when set, POST /api/tlsrpt needs ?key=<this value> in its URL (publish it in the rua); empty = anonymous"),
+        new(SettingKeys.TlsRptInboundMaxBodySize, "5242880", "largest TLS report request body in bytes (compressed size); larger ones get 413"),
+        new(SettingKeys.TlsRptInboundMaxReportSize, "20971520", "largest decompressed TLS report in bytes; decompression stops there with 413 (gzip bombs)"),
+        new(SettingKeys.TlsRptInboundMaxMessageSize, "10485760", "largest mailed TLS report message (RFC 5322, whole) in bytes"),
+        new(SettingKeys.TlsRptInboundFailureRateWarning, "10", "percent of failed sessions in a UTC day above which a domain gets a warning (log + metric)"),
+        new(SettingKeys.LocalHostHttpPort, "7071", "LocalHost only: loopback port of its HTTP routes (the Function App's /api/tlsrpt...); 0 = any free port"),
     ];
 }

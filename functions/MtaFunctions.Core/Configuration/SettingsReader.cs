@@ -53,6 +53,7 @@ public static class SettingsReader
                 Servers = EndPoints(config, SettingKeys.DnsServers),
                 Timeout = Duration(config, SettingKeys.DnsTimeout),
             },
+            TlsRptInbound = TlsRptInboundSettings.Read(config),
         };
     }
 
