@@ -35,7 +35,8 @@ public static class LocalHostBuilder
             {
                 services.AddMtaCore(context.Configuration);
                 services.AddSingleton<QueueFunctions>();
-            });
+            })
+            .ConfigureLocalHttp();
         return builder.Build();
     }
 }

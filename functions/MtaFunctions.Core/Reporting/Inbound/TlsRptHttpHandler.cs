@@ -19,6 +19,9 @@ public sealed class TlsRptHttpHandler(TlsReportIntake intake, IReceivedTlsReport
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+
+        // Answers are application/json, never inlined into HTML; messages stay readable ('x' rather than \u0027x\u0027).
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };
 
