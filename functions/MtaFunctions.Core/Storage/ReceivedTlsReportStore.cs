@@ -114,7 +114,7 @@ public sealed class ReceivedTlsReportStore(TableServiceClient tables, BlobServic
 
     private static TableEntity ToEntity(ReceivedDomainReport row, ReceivedTlsReport report, string blobName)
     {
-        var policies = JsonSerializer.Serialize(row.Policies.Select(p => TlsRptReportSerializer.ToJson(report.Report with { Policies = [p] }).Policies[0]));
+        var policies = TlsRptReportSerializer.SerializePolicies(row.Policies);
         return new TableEntity(row.Domain, $"{row.Day:yyyyMMdd}_{row.ReportKey}")
         {
             // Read by the summary: who reported, over which range.

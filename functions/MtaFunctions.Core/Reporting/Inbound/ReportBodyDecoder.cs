@@ -62,6 +62,8 @@ internal static class ReportBodyDecoder
         }
 
         // GZipStream ends quietly on truncated input; RFC 1952 §2.3.1's trailer (CRC32, ISIZE) tells.
+        // Spec note: the trailer checked is the last member's, so a multi-member gzip (RFC 1952 §2.2), which no
+        // reporter is known to send, is refused as corrupt.
         var tail = input.Tail;
         if (tail.Length < 8
             || BinaryPrimitives.ReadUInt32LittleEndian(tail[4..]) != (uint)output.Length

@@ -83,6 +83,11 @@ public static class TlsRptReportSerializer
         };
     }
 
+    /// <summary>The JSON array of some policies of a report, written as <see cref="Serialize(TlsRptReport)"/> writes them.</summary>
+    /// <exception cref="ArgumentException">As <see cref="Serialize(TlsRptReport)"/>.</exception>
+    public static string SerializePolicies(IEnumerable<TlsRptPolicyResult> policies) =>
+        JsonSerializer.Serialize(policies.Select(ToJson).ToList(), WriteOptions);
+
     /// <summary>Reads a JSON report (UTF-8, optionally with a byte order mark).</summary>
     /// <exception cref="TlsRptReportFormatException">Not JSON, or not a report; the message names the field.</exception>
     public static TlsRptReport Parse(ReadOnlySpan<byte> utf8Json)

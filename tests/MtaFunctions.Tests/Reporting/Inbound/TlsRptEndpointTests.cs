@@ -98,6 +98,37 @@ public sealed class TlsRptEndpointTests(TlsRptHostFixture fixture) : IClassFixtu
         Assert.Equal(1, summary.RootElement.GetProperty("totals").GetProperty("reports").GetInt32());
     }
 
+    [Fact]
+    public async Task PostReport_SameReportConcurrently_StoredOnce()
+    {
+        var json = TlsRptReports.Json(TlsRptReports.Sts("Race Org", "race-1", "mta.example", new DateOnly(2026, 10, 2), 6, ("tlsa-invalid", "mx.mta.example", 1)));
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => TlsRptHostFixture.PostAsync(Http, ReportPath, json, TlsRptMediaTypes.Json)));
+
+        Assert.Single(results, r => r.Status == 202);
+        Assert.All(results, r => Assert.True(r.Status is 200 or 202, r.Body));
+        using var summary = await SummaryAsync("mta.example", "2026-10-02", "2026-10-02");
+        Assert.Equal((6L, 1L), Figures(summary.RootElement.GetProperty("totals")));
+    }
+
+    [Fact]
+    public async Task GetSummary_NoDomain_AddsUpAllOurDomains()
+    {
+        var day = new DateOnly(2026, 1, 15);
+        await TlsRptHostFixture.PostAsync(Http, ReportPath, TlsRptReports.Json(TlsRptReports.Sts("All Org", "all-1", "mta.example", day, 8)), TlsRptMediaTypes.Json);
+        await TlsRptHostFixture.PostAsync(Http, ReportPath, TlsRptReports.Json(TlsRptReports.Sts("All Org", "all-2", "mail.example", day, 5, ("dnssec-invalid", "mx.mail.example", 5))), TlsRptMediaTypes.Json);
+
+        using var response = await Http.GetAsync("/api/tlsrpt/summary?from=2026-01-15&to=2026-01-15", TestContext.Current.CancellationToken);
+        using var summary = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+
+        Assert.False(summary.RootElement.TryGetProperty("domain", out _));
+        Assert.Equal((13L, 5L), Figures(summary.RootElement.GetProperty("totals")));
+        Assert.Equal(2, summary.RootElement.GetProperty("totals").GetProperty("reports").GetInt32());
+        Assert.Equal(
+            ["mail.example", "mta.example"],
+            summary.RootElement.GetProperty("domains").EnumerateArray().Select(d => d.GetProperty("domain").GetString()));
+    }
+
     public static TheoryData<string, byte[], string?, int, string> ErrorRows()
     {
         var valid = TlsRptReports.Json(TlsRptReports.Sts("Err Org", "err-1", "mta.example", new DateOnly(2026, 8, 1), 1));
