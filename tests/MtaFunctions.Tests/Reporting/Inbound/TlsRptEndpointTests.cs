@@ -146,6 +146,7 @@ public sealed class TlsRptEndpointTests(TlsRptHostFixture fixture) : IClassFixtu
             { "JSON that is no report", "{\"hello\":1}"u8.ToArray(), TlsRptMediaTypes.Json, 400, "tls-rpt report: date-range: is missing" },
             { "a count that is no count", Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(valid).Replace("\"total-successful-session-count\":1", "\"total-successful-session-count\":-1", StringComparison.Ordinal)), TlsRptMediaTypes.Json, 400, "policies[0].summary.total-successful-session-count" },
             { "empty body", [], TlsRptMediaTypes.Json, 400, "not valid JSON" },
+            { "RFC 8460 Appendix B as printed (line break inside a string)", TlsRptFixtures.Bytes(TlsRptFixtures.AppendixBPrinted), TlsRptMediaTypes.Json, 400, "tls-rpt report: report: not valid JSON" },
             { "foreign domain", TlsRptReports.Json(TlsRptReports.Sts("Err Org", "err-2", "not-ours.example", new DateOnly(2026, 8, 1), 1)), TlsRptMediaTypes.Json, 403, "policy-domain 'not-ours.example' is not one of ours" },
             { "ours and a foreign domain", TlsRptReports.Json(TlsRptReports.Sts("Err Org", "err-3", "mta.example", new DateOnly(2026, 8, 1), 1) with { Policies = [TlsRptReports.Policy("sts", "mta.example", 1), TlsRptReports.Policy("tlsa", "mx.evil.example", 1)] }), TlsRptMediaTypes.Json, 403, "'mx.evil.example' is not one of ours" },
             { "a suffix that only looks like ours", TlsRptReports.Json(TlsRptReports.Sts("Err Org", "err-4", "evilmta.example", new DateOnly(2026, 8, 1), 1)), TlsRptMediaTypes.Json, 403, "'evilmta.example'" },
@@ -239,6 +240,27 @@ public sealed class TlsRptEndpointTests(TlsRptHostFixture fixture) : IClassFixtu
         Assert.True(result.Status == 202, result.Body);
         using var summary = await SummaryAsync("mail.example", "2026-06-02", "2026-06-02");
         Assert.Equal((4L, 0L), Figures(summary.RootElement.GetProperty("totals")));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PostMail_MessageOverTheLimit_RefusedWith413(bool chunked)
+    {
+        var json = TlsRptReports.Json(TlsRptReports.Sts("Google Inc.", "mail-big", "mail.example", new DateOnly(2026, 6, 3), 1));
+        var padding = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("X-Padding: " + new string('p', 900) + "\r\n", 400)));
+        var message = padding.Concat(Mail("mail.example", "mail-big", json, "tlsrpt+json", ".json")).ToArray();
+        using var request = new HttpRequestMessage(HttpMethod.Post, MailPath)
+        {
+            Content = chunked ? new StreamContent(new NonSeekableStream(message)) : new ByteArrayContent(message),
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("message/rfc822");
+        request.Headers.TransferEncodingChunked = chunked;
+
+        using var response = await Http.SendAsync(request, TestContext.Current.CancellationToken);
+
+        Assert.Equal(413, (int)response.StatusCode);
+        Assert.Contains($"message{(chunked ? "" : $" of {message.Length} bytes")} is larger than {TlsRptHostFixture.MaxMessageSize} bytes", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
     }
 
     [Fact]
