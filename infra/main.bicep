@@ -31,7 +31,7 @@ param natGatewayName string = ''
 param publicIpName string = ''
 
 @description('Blob container for the raw inbound TLS reports (kept for audit).')
-param rawReportsContainerName string = 'received-tls-reports'
+param rawReportsContainerName string = 'tlsrpt-received'
 
 // ---- Who deploys ----
 @description('Principal id of the deploying user (azd AZURE_PRINCIPAL_ID): gets Key Vault Secrets Officer (to store the DKIM keys) and storage data roles (operator CLI). Empty grants nothing.')
@@ -225,6 +225,7 @@ var appSettings = union(
     reportContactInfo: reportContactInfo
     reportMaxSize: reportMaxSize
     reportSubmitter: reportSubmitter
+    inboundReportDomains: mailDomain
     keyVaultUri: keyVault.outputs.uri
     dkimSignatures: dkimSignatures
   }),

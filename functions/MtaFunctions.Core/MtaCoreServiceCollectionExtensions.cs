@@ -8,6 +8,7 @@ using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Policy;
 using MtaFunctions.Core.Policy.MtaSts;
 using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Inbound;
 using MtaFunctions.Core.Smtp;
 using MtaFunctions.Core.Storage;
 
@@ -52,6 +53,7 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton<MtaStsPolicyCache>();
         services.AddSingleton<MtaStsResolver>();
         services.AddSingleton<MtaStsRefreshHandler>();
+        services.AddMtaTlsRptInbound(settings);
         return services;
     }
 }

@@ -39,7 +39,8 @@ public static class LocalHostBuilder
                 services.AddHostedService<TimerService>();
                 services.AddSingleton(new TimerSchedule(
                     "RefreshStsPolicies", MtaStsRefreshHandler.Schedule, (sp, ct) => sp.GetRequiredService<MtaStsRefreshHandler>().RunAsync(ct)));
-            });
+            })
+            .ConfigureLocalHttp();
         return builder.Build();
     }
 }

@@ -39,6 +39,8 @@ type mtaSettingsInput = {
   reportContactInfo: string
   reportMaxSize: int
   reportSubmitter: string
+  @description('Our domains whose TLS reports the receiving endpoint accepts (comma-separated).')
+  inboundReportDomains: string
   keyVaultUri: string
   dkimSignatures: dkimSignature[]
 }
@@ -79,6 +81,13 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Report__Tls__Aggregate__Send: i.reportSend
       Report__Tls__Aggregate__MaxSize: string(i.reportMaxSize)
       Report__Tls__Aggregate__Sign: join(map(i.dkimSignatures, s => s.name), ',')
+      // Report:Tls:Inbound (reports other senders post to /api/tlsrpt about our domains)
+      Report__Tls__Inbound__Domains: i.inboundReportDomains
+      Report__Tls__Inbound__Key: ''
+      Report__Tls__Inbound__MaxBodySize: '5242880'
+      Report__Tls__Inbound__MaxReportSize: '20971520'
+      Report__Tls__Inbound__MaxMessageSize: '10485760'
+      Report__Tls__Inbound__FailureRateWarning: '10'
     },
     // Signature:<name> (Stalwart signature.<id>.*): the private key is a Key Vault reference.
     reduce(

@@ -18,6 +18,12 @@ public static class StorageNames
     /// <summary>Per-recipient delivery state (partition = message id, row = recipient).</summary>
     public const string DeliveriesTable = "Deliveries";
 
+    /// <summary>TLS reports other senders sent about our domains (partition = policy domain, row = day + report key).</summary>
+    public const string ReceivedTlsReportsTable = "ReceivedTlsReports";
+
+    /// <summary>Blob container keeping every received TLS report exactly as it arrived (decompressed), for audit.</summary>
+    public const string ReceivedTlsReportContainer = "tlsrpt-received";
+
     /// <summary>The app setting / environment variable holding the storage connection string.</summary>
     public const string ConnectionSetting = "AzureWebJobsStorage";
 

@@ -66,4 +66,7 @@ public sealed record MtaSettings
 {
     public required OutboundSettings Outbound { get; init; }
     public required DnsSettings Dns { get; init; }
+
+    /// <summary>Inbound TLS-RPT reports (<c>Report:Tls:Inbound:*</c>).</summary>
+    public TlsRptInboundSettings TlsRptInbound { get; init; } = TlsRptInboundSettings.Default;
 }

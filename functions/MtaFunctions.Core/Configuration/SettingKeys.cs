@@ -28,4 +28,11 @@ public static class SettingKeys
     public const string DnsTimeout = "Dns:Timeout";
     public const string MtaStsTimeout = "Queue:Outbound:Timeout:MtaSts";
     public const string MtaStsPort = "Queue:Outbound:MtaSts:Port";
+    public const string TlsRptInboundDomains = "Report:Tls:Inbound:Domains";
+    public const string TlsRptInboundKey = "Report:Tls:Inbound:Key";
+    public const string TlsRptInboundMaxBodySize = "Report:Tls:Inbound:MaxBodySize";
+    public const string TlsRptInboundMaxReportSize = "Report:Tls:Inbound:MaxReportSize";
+    public const string TlsRptInboundMaxMessageSize = "Report:Tls:Inbound:MaxMessageSize";
+    public const string TlsRptInboundFailureRateWarning = "Report:Tls:Inbound:FailureRateWarning";
+    public const string LocalHostHttpPort = "LocalHost:Http:Port";
 }

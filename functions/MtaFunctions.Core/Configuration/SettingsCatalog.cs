@@ -29,5 +29,12 @@ public static class SettingsCatalog
         new(SettingKeys.MtaStsTimeout, "1m", "timeout of one MTA-STS policy fetch, connect to last byte (RFC 8461 §3.3)"),
         new(SettingKeys.MtaStsPort, "443", "TCP port of MTA-STS policy hosts (443; other values only for tests)"),
         new($"{SettingKeys.TlsRules}:<domain>:<StartTls|AllowInvalidCerts|Dane|MtaSts>", "", "per destination domain (or *.domain) override of any TLS key"),
+        new(SettingKeys.TlsRptInboundDomains, "", "comma-separated domains (and their subdomains) whose TLS reports POST /api/tlsrpt accepts; empty refuses every report"),
+        new(SettingKeys.TlsRptInboundKey, "", "when set, POST /api/tlsrpt needs ?key=<this value> in its URL (publish it in the rua); empty = anonymous"),
+        new(SettingKeys.TlsRptInboundMaxBodySize, "5242880", "largest TLS report request body in bytes (compressed size); larger ones get 413"),
+        new(SettingKeys.TlsRptInboundMaxReportSize, "20971520", "largest decompressed TLS report in bytes; decompression stops there with 413 (gzip bombs)"),
+        new(SettingKeys.TlsRptInboundMaxMessageSize, "10485760", "largest mailed TLS report message (RFC 5322, whole) in bytes"),
+        new(SettingKeys.TlsRptInboundFailureRateWarning, "10", "percent of failed sessions in a UTC day above which a domain gets a warning (log + metric)"),
+        new(SettingKeys.LocalHostHttpPort, "7071", "LocalHost only: loopback port of its HTTP routes (the Function App's /api/tlsrpt...); 0 = any free port"),
     ];
 }

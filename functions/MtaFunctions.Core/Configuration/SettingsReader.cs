@@ -57,6 +57,7 @@ public static class SettingsReader
                 Servers = EndPoints(config, SettingKeys.DnsServers),
                 Timeout = Duration(config, SettingKeys.DnsTimeout),
             },
+            TlsRptInbound = TlsRptInboundSettings.Read(config),
         };
     }
 

@@ -6,7 +6,9 @@ namespace MtaFunctions.Core.Storage;
 /// Creates the queues, tables and containers the app uses when they are missing (local runs, tests; in
 /// Azure the Bicep templates create them and this finds them there).
 /// </summary>
-public sealed class StorageInitializer(OutboundQueueWriter writer, DeliveryStore deliveries, PoisonQueue poison, StsPolicyStore stsPolicies)
+public sealed class StorageInitializer(
+    OutboundQueueWriter writer, DeliveryStore deliveries, PoisonQueue poison, StsPolicyStore stsPolicies,
+    ReceivedTlsReportStore receivedTlsReports)
 {
     /// <summary>Creates everything missing.</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
@@ -15,5 +17,6 @@ public sealed class StorageInitializer(OutboundQueueWriter writer, DeliveryStore
         await deliveries.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         await poison.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         await stsPolicies.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        await receivedTlsReports.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
     }
 }

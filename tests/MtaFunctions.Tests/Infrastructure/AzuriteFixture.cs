@@ -8,7 +8,7 @@ using MtaFunctions.Client;
 namespace MtaFunctions.Tests.Infrastructure;
 
 /// <summary>
-/// A private Azurite (blob, queue, table) on random loopback ports, in memory, for one test class.
+/// A private Azurite (blob, queue, table) on random loopback ports, in a temporary folder, for one test class.
 /// </summary>
 /// <remarks>
 /// Started from the repository's node_modules (package.json; <c>npm install</c> brings it), with
@@ -45,7 +45,7 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
         };
         foreach (var arg in new[]
                  {
-                     "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry",
+                     "--silent", "--skipApiVersionCheck", "--disableTelemetry",
                      "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
                      "--blobPort", "0", "--queuePort", "0", "--tablePort", "0",
                  })

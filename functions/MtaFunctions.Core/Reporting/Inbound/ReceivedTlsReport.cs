@@ -1,0 +1,100 @@
+using System.Security.Cryptography;
+using System.Text;
+using MtaFunctions.Core.Reporting.TlsRpt;
+
+namespace MtaFunctions.Core.Reporting.Inbound;
+
+/// <summary>A report another sender sent about our domains, ready to be stored.</summary>
+/// <param name="Key">Identity of the report: organisation + report-id (<see cref="KeyOf"/>); stored once.</param>
+/// <param name="Report">The report as read.</param>
+/// <param name="Raw">The report's JSON exactly as it arrived (after gzip), kept for audit.</param>
+/// <param name="Source">How it came: <c>https</c> or <c>mail</c>.</param>
+/// <param name="ReceivedAt">When it came.</param>
+/// <param name="Domains">Its figures per policy domain: what the summary reads.</param>
+public sealed record ReceivedTlsReport(
+    string Key,
+    TlsRptReport Report,
+    ReadOnlyMemory<byte> Raw,
+    string Source,
+    DateTimeOffset ReceivedAt,
+    IReadOnlyList<ReceivedDomainReport> Domains)
+{
+    /// <summary>
+    /// The identity of a report: a hash of the organisation (trimmed, case-insensitive) and the report-id, in
+    /// 32 hex digits, safe as a table key and a blob name.
+    /// </summary>
+    public static string KeyOf(string organizationName, string reportId)
+    {
+        var text = organizationName.Trim().ToLowerInvariant() + "\n" + reportId.Trim();
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
+    }
+}
+
+/// <summary>One report's figures for one policy domain, the unit the summary adds up.</summary>
+/// <param name="Domain">The policy domain (lower case).</param>
+/// <param name="Day">The UTC day the report's range starts on: the day its sessions count for.</param>
+/// <param name="ReportKey">The report's key.</param>
+/// <param name="OrganizationName">Who reported.</param>
+/// <param name="ReportId">Its report-id.</param>
+/// <param name="RangeStart">start-datetime.</param>
+/// <param name="RangeEnd">end-datetime.</param>
+/// <param name="SuccessfulSessions">Sum of total-successful-session-count over the domain's policies.</param>
+/// <param name="FailedSessions">Sum of total-failure-session-count over the domain's policies.</param>
+/// <param name="FailuresByResultType">failed-session-count per result-type.</param>
+/// <param name="FailuresByMxHost">failed-session-count per receiving-mx-hostname (the IP when the host is missing).</param>
+/// <param name="Policies">The domain's policies, with their summaries and failure details.</param>
+public sealed record ReceivedDomainReport(
+    string Domain,
+    DateOnly Day,
+    string ReportKey,
+    string OrganizationName,
+    string ReportId,
+    DateTimeOffset RangeStart,
+    DateTimeOffset RangeEnd,
+    long SuccessfulSessions,
+    long FailedSessions,
+    IReadOnlyDictionary<string, long> FailuresByResultType,
+    IReadOnlyDictionary<string, long> FailuresByMxHost,
+    IReadOnlyList<TlsRptPolicyResult> Policies)
+{
+    /// <summary>The figures of <paramref name="policies"/> (all of one domain) of a report.</summary>
+    public static ReceivedDomainReport Of(string domain, string reportKey, TlsRptReport report, IReadOnlyList<TlsRptPolicyResult> policies)
+    {
+        var byType = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var byHost = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var detail in policies.SelectMany(p => p.FailureDetails))
+        {
+            byType[detail.ResultType] = byType.GetValueOrDefault(detail.ResultType) + detail.FailedSessionCount;
+            var host = detail.ReceivingMxHostname?.TrimEnd('.').ToLowerInvariant() ?? detail.ReceivingIp ?? "(not reported)";
+            byHost[host] = byHost.GetValueOrDefault(host) + detail.FailedSessionCount;
+        }
+
+        return new ReceivedDomainReport(
+            domain,
+            DateOnly.FromDateTime(report.DateRange.Start.UtcDateTime),
+            reportKey,
+            report.OrganizationName,
+            report.ReportId,
+            report.DateRange.Start,
+            report.DateRange.End,
+            policies.Sum(p => p.Summary.TotalSuccessfulSessionCount),
+            policies.Sum(p => p.Summary.TotalFailureSessionCount),
+            byType,
+            byHost,
+            policies);
+    }
+}
+
+/// <summary>Where received reports live; <c>Storage/ReceivedTlsReportStore</c> implements it on Tables and Blobs.</summary>
+public interface IReceivedTlsReportStore
+{
+    /// <summary>True when a report with this key is stored.</summary>
+    Task<bool> ContainsAsync(string reportKey, CancellationToken cancellationToken);
+
+    /// <summary>Stores the raw report and its per-domain figures; false when the key was stored meanwhile (a duplicate).</summary>
+    /// <remarks>Safe to repeat: a retry after a crash half-way writes the same rows again and then claims the key.</remarks>
+    Task<bool> AddAsync(ReceivedTlsReport report, CancellationToken cancellationToken);
+
+    /// <summary>Per-domain figures of reports whose day is in <paramref name="from"/>..<paramref name="to"/> (inclusive), for one domain or all.</summary>
+    IAsyncEnumerable<ReceivedDomainReport> QueryAsync(string? domain, DateOnly from, DateOnly to, CancellationToken cancellationToken);
+}
