@@ -1,3 +1,4 @@
+using MtaFunctions.Client.Contract;
 using System.Text.Json.Nodes;
 using MtaFunctions.Core.Configuration;
 
@@ -115,8 +116,12 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
         Assert.False((bool)account["properties"]!["allowBlobPublicAccess"]!);
 
         var variables = storage["variables"]!;
-        Assert.Equal(["outbound", "outbound-poison"], Strings(variables["queueNames"]!));
-        Assert.Equal(["Deliveries", "StsPolicies", "TlsResults", "SentTlsReports", "ReceivedTlsReports"], Strings(variables["tableNames"]!));
+        Assert.Equal([StorageNames.OutboundQueue, StorageNames.OutboundPoisonQueue], Strings(variables["queueNames"]!));
+        Assert.Equal(
+            [StorageNames.DeliveriesTable, StorageNames.StsPoliciesTable, "TlsResults", "SentTlsReports", StorageNames.ReceivedTlsReportsTable],
+            Strings(variables["tableNames"]!));
+        Assert.Equal(StorageNames.MessageContainer, Strings(variables["containerNames"]!)[0]);
+        Assert.Equal(StorageNames.ReceivedTlsReportContainer, (string)Json("main.bicep")["parameters"]!["rawReportsContainerName"]!["defaultValue"]!);
         Assert.Equal(
             ["outbound-messages", "[parameters('deploymentContainerName')]", "[parameters('rawReportsContainerName')]"],
             Strings(variables["containerNames"]!));
