@@ -51,6 +51,12 @@ public sealed record DnsSettings
     /// <summary>Resolvers to ask; empty means the system's.</summary>
     public required IReadOnlyList<IPEndPoint> Servers { get; init; }
     public required TimeSpan Timeout { get; init; }
+
+    /// <summary>Resolvers whose AD flag is believed (RFC 7672 §2.1.3); read by DnsClientResolver, DANE depends on it.</summary>
+    public IReadOnlyList<IPEndPoint> TrustedValidators { get; init; } = [];
+
+    /// <summary>A signed name the DANE resolver probe asks about; read by DaneResolverProbe.</summary>
+    public string DnssecProbeName { get; init; } = ".";
 }
 
 /// <summary>All settings, read and checked once at start-up.</summary>

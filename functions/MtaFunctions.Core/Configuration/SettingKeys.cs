@@ -24,4 +24,6 @@ public static class SettingKeys
     public const string MaxParallelDomains = "Queue:Outbound:MaxParallelDomains";
     public const string DnsServers = "Dns:Servers";
     public const string DnsTimeout = "Dns:Timeout";
+    public const string DnsTrustedValidators = "Dns:TrustedValidators";
+    public const string DnsDnssecProbeName = "Dns:DnssecProbeName";
 }

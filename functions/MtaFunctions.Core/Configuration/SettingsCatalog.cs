@@ -24,6 +24,8 @@ public static class SettingsCatalog
         new(SettingKeys.MaxParallelDomains, "4", "recipient domains of one message delivered at the same time"),
         new(SettingKeys.DnsServers, "", "comma-separated resolvers ip[:port]; empty = the system's"),
         new(SettingKeys.DnsTimeout, "5s", "timeout of one DNS query"),
+        new(SettingKeys.DnsTrustedValidators, "", "comma-separated resolvers ip[:port] whose DNSSEC AD flag is believed (validating, reached over a trusted path such as loopback); empty = none, so DANE is unavailable"),
+        new(SettingKeys.DnsDnssecProbeName, ".", "a DNSSEC-signed name the start-up probe and `dane check` ask about to see whether the resolver validates"),
         new($"{SettingKeys.TlsRules}:<domain>:<StartTls|AllowInvalidCerts|Dane|MtaSts>", "", "per destination domain (or *.domain) override of any TLS key"),
     ];
 }

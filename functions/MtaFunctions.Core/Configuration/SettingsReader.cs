@@ -52,6 +52,8 @@ public static class SettingsReader
             {
                 Servers = EndPoints(config, SettingKeys.DnsServers),
                 Timeout = Duration(config, SettingKeys.DnsTimeout),
+                TrustedValidators = EndPoints(config, SettingKeys.DnsTrustedValidators),
+                DnssecProbeName = ProbeName(SettingKeys.DnsDnssecProbeName, Text(config, SettingKeys.DnsDnssecProbeName) ?? Default(SettingKeys.DnsDnssecProbeName)),
             },
         };
     }
@@ -139,6 +141,11 @@ public static class SettingsReader
         Uri.CheckHostName(host) == UriHostNameType.Dns && host.Contains('.', StringComparison.Ordinal)
             ? host.TrimEnd('.').ToLowerInvariant()
             : throw new SettingsException(key, $"'{host}' is not a fully qualified host name");
+
+    private static string ProbeName(string key, string name) =>
+        name == "." || Uri.CheckHostName(name.TrimEnd('.')) == UriHostNameType.Dns
+            ? name
+            : throw new SettingsException(key, $"'{name}' is not a DNS name (or \".\" for the root)");
 
     private static IReadOnlyList<IPEndPoint> EndPoints(IConfiguration config, string key)
     {
