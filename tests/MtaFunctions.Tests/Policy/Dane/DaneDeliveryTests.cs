@@ -14,7 +14,8 @@ namespace MtaFunctions.Tests.Policy.Dane;
 /// Whole deliveries under DANE (RFC 7672) against real DNSSEC (NSD + validating Unbound, <see cref="DnssecLab"/>),
 /// real TLS and real SMTP servers on loopback: every case of issue 4.
 /// </summary>
-public sealed class DaneDeliveryTests(DnssecLab lab) : IClassFixture<DnssecLab>
+[Collection(DnssecLabCollection.Name)]
+public sealed class DaneDeliveryTests(DnssecLab lab)
 {
     private sealed record Attempt(IReadOnlyList<RecipientOutcome> Outcomes, IReadOnlyDictionary<TlsSessionKey, long> Sessions, TestSmtpServer Server)
     {
