@@ -3,11 +3,11 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.RegularExpressions;
-using RecordType = ARSoft.Tools.Net.Dns.RecordType;
 using DnsClient;
 using MtaFunctions.Core.Policy.Dane;
 using MtaFunctions.Tests.Infrastructure;
 using static MtaFunctions.Tests.Policy.Dane.DaneTestCertificates;
+using RecordType = ARSoft.Tools.Net.Dns.RecordType;
 
 namespace MtaFunctions.Tests.Policy.Dane;
 
@@ -305,7 +305,11 @@ public sealed partial class DnssecLab : IAsyncLifetime
     {
         var client = new LookupClient(new LookupClientOptions(new NameServer(Resolver))
         {
-            UseCache = false, RequestDnsSecRecords = true, Timeout = TimeSpan.FromMilliseconds(500), Retries = 0, ThrowDnsErrors = false,
+            UseCache = false,
+            RequestDnsSecRecords = true,
+            Timeout = TimeSpan.FromMilliseconds(500),
+            Retries = 0,
+            ThrowDnsErrors = false,
             ContinueOnDnsError = false,
         });
         var deadline = DateTime.UtcNow.AddSeconds(15);
