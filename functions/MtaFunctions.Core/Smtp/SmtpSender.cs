@@ -89,7 +89,7 @@ public sealed class SmtpSender(OutboundSettings settings)
 
         try
         {
-            await client.ConnectAsync(socket, target.MxHost, target.Port, options, cancellationToken).ConfigureAwait(false);
+            await client.ConnectAsync(socket, policy.ServerName ?? target.MxHost, target.Port, options, cancellationToken).ConfigureAwait(false);
         }
         catch (NotSupportedException)
         {

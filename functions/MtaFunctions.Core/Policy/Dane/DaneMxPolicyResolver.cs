@@ -43,6 +43,7 @@ public sealed class DaneMxPolicyResolver(TlsaLookup lookup)
                     Tls = TlsRequirement.Required,
                     Check = new DaneCertificateCheck(result.Records!, references),
                     Applied = "dane",
+                    ServerName = result.BaseDomain, // RFC 7672 §8.1: SNI = TLSA base domain
                     Detail = $"dane={SettingsReader.Word(mode)} tlsa _25._tcp.{result.BaseDomain}: {string.Join(", ", result.Records!.PresentationStrings)}",
                     Report = report,
                 };
@@ -53,6 +54,7 @@ public sealed class DaneMxPolicyResolver(TlsaLookup lookup)
                     Tls = TlsRequirement.Required,
                     Check = new TlsaUnusableCertificateCheck(result.Records!),
                     Applied = "dane-unusable",
+                    ServerName = result.BaseDomain,
                     Detail = $"dane={SettingsReader.Word(mode)} {result.Reason}",
                     Report = report,
                 };

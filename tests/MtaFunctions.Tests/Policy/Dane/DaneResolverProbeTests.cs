@@ -1,4 +1,6 @@
 using System.Net;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Policy.Dane;
@@ -60,6 +62,47 @@ public sealed class DaneResolverProbeTests(DnssecLab lab)
         dns.Txt("signed.example.test", "v=1");
         Assert.True((await Probe(dns.EndPoint, [dns.EndPoint], "signed.example.test").ProbeAsync(TestContext.Current.CancellationToken)).Validating);
         Assert.False((await Probe(dns.EndPoint, [lab.Resolver], "signed.example.test").ProbeAsync(TestContext.Current.CancellationToken)).Validating);
+    }
+
+    [Theory]
+    [InlineData(true, LogLevel.Information)]
+    [InlineData(false, LogLevel.Error)]
+    public async Task ProbeService_AtStartUp_LogsVerdictLoudlyWhenUnavailable(bool trusted, LogLevel expected)
+    {
+        var settings = new DnsSettings { Servers = [lab.Resolver], Timeout = TimeSpan.FromSeconds(3), TrustedValidators = trusted ? [lab.Resolver] : [], DnssecProbeName = "test." };
+        var outbound = SettingsReader.Read(new ConfigurationBuilder().Build()).Outbound;
+        var logger = new ListLogger();
+        var service = new DaneResolverProbeService(new DaneResolverProbe(new DnsClientResolver(settings, settings.TrustedValidators), settings), outbound, logger);
+        await service.StartAsync(TestContext.Current.CancellationToken);
+        var status = await service.Completion;
+        await service.StopAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(trusted, status!.Validating);
+        Assert.Equal(expected, logger.Entries.Single().Level);
+    }
+
+    [Fact]
+    public async Task ProbeService_DaneDisabledEverywhere_DoesNotProbe()
+    {
+        var settings = new DnsSettings { Servers = [lab.Resolver], Timeout = TimeSpan.FromSeconds(3), DnssecProbeName = "test." };
+        var outbound = SettingsReader.Read(new ConfigurationBuilder().AddInMemoryCollection([new(SettingKeys.Dane, "disable")]).Build()).Outbound;
+        var logger = new ListLogger();
+        var service = new DaneResolverProbeService(new DaneResolverProbe(new DnsClientResolver(settings, settings.TrustedValidators), settings), outbound, logger);
+        await service.StartAsync(TestContext.Current.CancellationToken);
+        Assert.Null(await service.Completion);
+        Assert.Empty(logger.Entries);
+    }
+
+    private sealed class ListLogger : ILogger<DaneResolverProbeService>
+    {
+        public List<(LogLevel Level, string Message)> Entries { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Entries.Add((logLevel, formatter(state, exception)));
     }
 
     [Theory]
