@@ -33,7 +33,9 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<StorageAccount>().OutboundWriter());
         services.AddSingleton(sp => new DeliveryStore(sp.GetRequiredService<StorageAccount>().Tables));
         services.AddSingleton(sp => new PoisonQueue(sp.GetRequiredService<StorageAccount>().Queues, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<IDnsResolver>(sp => new DnsClientResolver(settings.Dns, settings.Dns.TrustedValidators));
+        services.AddSingleton<IDnsResolver>(sp => settings.Dns.Dnssec == DnssecValidation.InProcess
+            ? new InProcessDnssecResolver(settings.Dns)
+            : new DnsClientResolver(settings.Dns, settings.Dns.TrustedValidators));
         services.AddSingleton<TlsaLookup>();
         services.AddSingleton<DaneMxPolicyResolver>();
         services.AddSingleton<DaneResolverProbe>();

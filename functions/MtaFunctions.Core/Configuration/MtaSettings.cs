@@ -55,6 +55,12 @@ public sealed record DnsSettings
     /// <summary>Resolvers whose AD flag is believed (RFC 7672 §2.1.3); read by DnsClientResolver, DANE depends on it.</summary>
     public IReadOnlyList<IPEndPoint> TrustedValidators { get; init; } = [];
 
+    /// <summary>Who validates DNSSEC; read by AddMtaCore to choose the resolver.</summary>
+    public DnssecValidation Dnssec { get; init; } = DnssecValidation.Resolver;
+
+    /// <summary>Root DS records for in-process validation (null: built in); read by InProcessDnssecResolver.</summary>
+    public string? TrustAnchorsFile { get; init; }
+
     /// <summary>A signed name the DANE resolver probe asks about; read by DaneResolverProbe.</summary>
     public string DnssecProbeName { get; init; } = ".";
 }
@@ -64,4 +70,14 @@ public sealed record MtaSettings
 {
     public required OutboundSettings Outbound { get; init; }
     public required DnsSettings Dns { get; init; }
+}
+
+/// <summary>The values of <c>Dns:Dnssec</c>.</summary>
+public enum DnssecValidation
+{
+    /// <summary>Believe the AD flag of the resolvers in <c>Dns:TrustedValidators</c> (RFC 7672 §2.1.3).</summary>
+    Resolver,
+
+    /// <summary>Validate in this process from the root trust anchors (ARSoft.Tools.Net).</summary>
+    InProcess,
 }

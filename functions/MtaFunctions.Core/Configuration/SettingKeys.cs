@@ -26,4 +26,6 @@ public static class SettingKeys
     public const string DnsTimeout = "Dns:Timeout";
     public const string DnsTrustedValidators = "Dns:TrustedValidators";
     public const string DnsDnssecProbeName = "Dns:DnssecProbeName";
+    public const string DnsDnssec = "Dns:Dnssec";
+    public const string DnsTrustAnchors = "Dns:TrustAnchors";
 }

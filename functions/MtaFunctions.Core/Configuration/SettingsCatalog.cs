@@ -25,6 +25,8 @@ public static class SettingsCatalog
         new(SettingKeys.DnsServers, "", "comma-separated resolvers ip[:port]; empty = the system's"),
         new(SettingKeys.DnsTimeout, "5s", "timeout of one DNS query"),
         new(SettingKeys.DnsTrustedValidators, "", "comma-separated resolvers ip[:port] whose DNSSEC AD flag is believed (validating, reached over a trusted path such as loopback); empty = none, so DANE is unavailable"),
+        new(SettingKeys.DnsDnssec, "resolver", "who validates DNSSEC: resolver (believe the AD flag of Dns:TrustedValidators) | in-process (validate here; Dns:Servers must pass RRSIG/DNSKEY/DS through)"),
+        new(SettingKeys.DnsTrustAnchors, "", "in-process validation: file of root DS records ('. IN DS tag alg type hex' per line); empty = built-in KSK-2017 and KSK-2024"),
         new(SettingKeys.DnsDnssecProbeName, ".", "a DNSSEC-signed name the start-up probe and `dane check` ask about to see whether the resolver validates"),
         new($"{SettingKeys.TlsRules}:<domain>:<StartTls|AllowInvalidCerts|Dane|MtaSts>", "", "per destination domain (or *.domain) override of any TLS key"),
     ];

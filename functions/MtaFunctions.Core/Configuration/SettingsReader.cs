@@ -53,6 +53,14 @@ public static class SettingsReader
                 Servers = EndPoints(config, SettingKeys.DnsServers),
                 Timeout = Duration(config, SettingKeys.DnsTimeout),
                 TrustedValidators = EndPoints(config, SettingKeys.DnsTrustedValidators),
+                Dnssec = Text(config, SettingKeys.DnsDnssec) is { } dnssec
+                    ? dnssec.Equals("in-process", StringComparison.OrdinalIgnoreCase) ? DnssecValidation.InProcess
+                    : dnssec.Equals("resolver", StringComparison.OrdinalIgnoreCase) ? DnssecValidation.Resolver
+                    : throw new SettingsException(SettingKeys.DnsDnssec, $"'{dnssec}' is not one of resolver, in-process")
+                    : DnssecValidation.Resolver,
+                TrustAnchorsFile = Text(config, SettingKeys.DnsTrustAnchors) is { } anchors
+                    ? File.Exists(anchors) ? anchors : throw new SettingsException(SettingKeys.DnsTrustAnchors, $"file '{anchors}' does not exist")
+                    : null,
                 DnssecProbeName = ProbeName(SettingKeys.DnsDnssecProbeName, Text(config, SettingKeys.DnsDnssecProbeName) ?? Default(SettingKeys.DnsDnssecProbeName)),
             },
         };

@@ -15,8 +15,9 @@ public sealed record DaneResolverStatus(bool Validating, string Message);
 /// <remarks>
 /// RFC 7672 §2.1.3: a stub resolver may rely only on the AD bit of a validating resolver it trusts. The probe
 /// asks TXT of <c>Dns:DnssecProbeName</c> (the root by default: an authenticated NODATA is enough) and expects
-/// AD from a resolver listed in <c>Dns:TrustedValidators</c>. Without it no answer is ever secure, so DANE
-/// never applies (and <c>dane=require</c> defers everything).
+/// AD from a resolver listed in <c>Dns:TrustedValidators</c> (or, with <c>Dns:Dnssec = in-process</c>, an answer
+/// validated here). Without it no answer is ever secure, so DANE never applies (and <c>dane=require</c> defers
+/// everything).
 /// </remarks>
 public sealed class DaneResolverProbe(IDnsResolver dns, DnsSettings settings)
 {
@@ -24,7 +25,8 @@ public sealed class DaneResolverProbe(IDnsResolver dns, DnsSettings settings)
     public async Task<DaneResolverStatus> ProbeAsync(CancellationToken cancellationToken)
     {
         var servers = settings.Servers.Count > 0 ? string.Join(", ", settings.Servers) : "the system's resolvers";
-        if (settings.TrustedValidators.Count == 0)
+        var inProcess = settings.Dnssec == DnssecValidation.InProcess;
+        if (!inProcess && settings.TrustedValidators.Count == 0)
         {
             return new(false,
                 $"DANE unavailable: {SettingKeys.DnsTrustedValidators} is empty, so no DNSSEC answer from {servers} is believed. " +
@@ -37,6 +39,15 @@ public sealed class DaneResolverProbe(IDnsResolver dns, DnsSettings settings)
             return new(false,
                 $"DANE unavailable: probe TXT {settings.DnssecProbeName} via {servers} failed ({answer.Status}: {answer.Error}). " +
                 "A validating resolver answers SERVFAIL for bogus data; check the resolver and its trust anchor.");
+        }
+
+        if (inProcess)
+        {
+            return answer.Authenticated
+                ? new(true, $"DNSSEC validation works: {settings.DnssecProbeName} validated in-process from the root trust anchors via {servers}; DANE is available")
+                : new(false,
+                    $"DANE unavailable: {settings.DnssecProbeName} did not validate in-process via {servers} ({answer.Status}). The resolver must return " +
+                    $"RRSIG, DNSKEY and DS records when asked with the DO bit, and {SettingKeys.DnsTrustAnchors} must hold the root's DS records.");
         }
 
         return answer.Authenticated

@@ -22,6 +22,9 @@ public sealed class DaneSettingsTests
         Assert.Equal(".", s.Dns.DnssecProbeName);
         Assert.Equal(".", SettingsReader.Default(SettingKeys.DnsDnssecProbeName));
         Assert.Equal("", SettingsReader.Default(SettingKeys.DnsTrustedValidators));
+        Assert.Equal(DnssecValidation.Resolver, s.Dns.Dnssec);
+        Assert.Equal("resolver", SettingsReader.Default(SettingKeys.DnsDnssec));
+        Assert.Null(s.Dns.TrustAnchorsFile);
     }
 
     [Fact]
@@ -34,6 +37,8 @@ public sealed class DaneSettingsTests
 
     [Theory]
     [InlineData(SettingKeys.DnsTrustedValidators, "resolver.example", "setting Dns:TrustedValidators: 'resolver.example' is not an IP address with an optional port (9.9.9.9, 127.0.0.1:5353, [::1]:53)")]
+    [InlineData(SettingKeys.DnsDnssec, "validate", "setting Dns:Dnssec: 'validate' is not one of resolver, in-process")]
+    [InlineData(SettingKeys.DnsTrustAnchors, "/nonexistent/anchors.txt", "setting Dns:TrustAnchors: file '/nonexistent/anchors.txt' does not exist")]
     [InlineData(SettingKeys.DnsDnssecProbeName, "not a name", "setting Dns:DnssecProbeName: 'not a name' is not a DNS name (or \".\" for the root)")]
     public void Read_BadValue_ThrowsNamingKey(string key, string value, string message)
     {

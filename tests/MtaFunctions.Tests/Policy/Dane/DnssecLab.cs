@@ -42,6 +42,12 @@ public sealed partial class DnssecLab : IAsyncLifetime
     /// <summary>The validating resolver (put it in Dns:Servers and Dns:TrustedValidators).</summary>
     public IPEndPoint Resolver { get; private set; } = new(IPAddress.Loopback, 0);
 
+    /// <summary>NSD, authoritative for the signed root ".", "test." and the unsigned zones (upstream of in-process validation).</summary>
+    public IPEndPoint Authoritative { get; private set; } = new(IPAddress.Loopback, 0);
+
+    /// <summary>The lab root's DS record, as a Dns:TrustAnchors file.</summary>
+    public string RootAnchorsFile => Path.Combine(_dir, "root-anchors.txt");
+
     /// <summary>A name server answering SERVFAIL for the TLSA names delegated to it; counts the queries it got.</summary>
     public TestDnsServer Broken { get; } = new();
 
@@ -99,6 +105,9 @@ public sealed partial class DnssecLab : IAsyncLifetime
             remote-control:
               control-enable: no
             zone:
+              name: "."
+              zonefile: "root.zone.signed"
+            zone:
               name: "test."
               zonefile: "test.zone.signed"
             zone:
@@ -110,6 +119,7 @@ public sealed partial class DnssecLab : IAsyncLifetime
 
             """);
         Start("nsd", "-d", "-c", nsdConf);
+        Authoritative = new IPEndPoint(IPAddress.Loopback, nsdPort);
 
         var unboundPort = FreePort.Next();
         var unboundConf = Path.Combine(_dir, "unbound.conf");
@@ -259,6 +269,14 @@ public sealed partial class DnssecLab : IAsyncLifetime
         var key = (await RunAsync("ldns-keygen", "-a", "ECDSAP256SHA256", "-k", "test")).Trim();
         await RunAsync("ldns-signzone", "-o", "test.", "test.zone", key);
         File.Copy(Path.Combine(_dir, key + ".ds"), Path.Combine(_dir, "test.ds"));
+
+        // A signed root delegating to test. (with its DS), for in-process validation from a root anchor.
+        var testDs = (await File.ReadAllTextAsync(Path.Combine(_dir, "test.ds"))).Trim();
+        await File.WriteAllTextAsync(Path.Combine(_dir, "root.zone"),
+            $"$ORIGIN .\n$TTL 300\n. IN SOA ns.test. hostmaster.test. 1 3600 600 86400 300\n. IN NS ns.test.\ntest. IN NS ns.test.\n{testDs}\nns.test. IN A 127.0.0.1\n");
+        var rootKey = (await RunAsync("ldns-keygen", "-a", "ECDSAP256SHA256", "-k", ".")).Trim();
+        await RunAsync("ldns-signzone", "-o", ".", "root.zone", rootKey);
+        await File.WriteAllTextAsync(RootAnchorsFile, await File.ReadAllTextAsync(Path.Combine(_dir, rootKey + ".ds")));
 
         // Break the TLSA signature of bogus.test by changing the signed data's last byte.
         var signedPath = Path.Combine(_dir, "test.zone.signed");
