@@ -35,6 +35,7 @@ public sealed class TlsaLookup(IDnsResolver dns)
         // RFC 7672 §2.2.2: with a secure CNAME chain, the expanded name is tried first, then the original.
         var expanded = string.IsNullOrEmpty(addresses.CanonicalName) ? mxHost : addresses.CanonicalName;
         var candidates = string.Equals(expanded, mxHost, StringComparison.OrdinalIgnoreCase) ? [mxHost] : new[] { expanded, mxHost };
+        TlsaLookupResult? insecure = null;
         foreach (var baseDomain in candidates)
         {
             var owner = $"_25._tcp.{baseDomain}";
@@ -46,10 +47,12 @@ public sealed class TlsaLookup(IDnsResolver dns)
                 return new(TlsaLookupStatus.Failed, null, baseDomain, $"TLSA lookup of {owner} failed ({answer.Status}): {answer.Error}");
             }
 
-            // RFC 7672 §2.2: only a validated TLSA RRset (or validated denial) counts.
+            // RFC 7672 §2.2: only a validated TLSA RRset (or validated denial) counts; §2.2.2: an insecure
+            // answer at the expanded name moves on to the original name.
             if (!answer.Authenticated)
             {
-                return new(TlsaLookupStatus.Insecure, null, baseDomain, $"TLSA of {owner} is not DNSSEC-validated");
+                insecure ??= new(TlsaLookupStatus.Insecure, null, baseDomain, $"TLSA of {owner} is not DNSSEC-validated");
+                continue;
             }
 
             if (answer.Status != DnsStatus.Found)
@@ -64,6 +67,6 @@ public sealed class TlsaLookup(IDnsResolver dns)
                     $"no usable TLSA record at {owner}: {string.Join("; ", set.All.Select(r => $"{r}: {r.UnusableReason ?? "weaker digest (RFC 7671 §9)"}"))}");
         }
 
-        return new(TlsaLookupStatus.NoRecords, null, expanded, $"no TLSA records at _25._tcp.{string.Join(" or _25._tcp.", candidates)} (validated denial)");
+        return insecure ?? new(TlsaLookupStatus.NoRecords, null, expanded, $"no TLSA records at _25._tcp.{string.Join(" or _25._tcp.", candidates)} (validated denial)");
     }
 }

@@ -160,6 +160,7 @@ public sealed class DaneDeliveryTests(DnssecLab lab)
             new() { Servers = [lab.Resolver], Timeout = TimeSpan.FromSeconds(5) }, [lab.Resolver]);
         var tlsa = await resolver.QueryTlsaAsync("_25._tcp.mx.insecure-a.test", TestContext.Current.CancellationToken);
         Assert.Equal(MtaFunctions.Core.Dns.DnsStatus.ServFail, tlsa.Status);
+        Assert.True(lab.Broken.QueriesByName.ContainsKey("_25._tcp.mx.insecure-a.test Tlsa"));
     }
 
     [Fact]
