@@ -87,6 +87,13 @@ param mtaSts string = 'optional'
 @description('Dns:Servers: DNSSEC-validating resolvers (ip[:port], comma-separated). DANE needs validated answers, and Azure\'s own resolver (168.63.129.16) does not validate.')
 param dnsServers string = '9.9.9.9,1.1.1.1'
 
+@description('Dns:Dnssec: who validates DNSSEC for DANE. in-process = the app validates from the root anchors (the resolvers above only pass RRSIG/DNSKEY/DS through; nothing on the path is trusted); resolver = believe the AD flag of Dns:TrustedValidators.')
+@allowed(['in-process', 'resolver'])
+param dnssecMode string = 'in-process'
+
+@description('Dns:TrustedValidators: resolvers whose AD flag is believed when dnssecMode is resolver (only over a trusted path, e.g. a validating resolver inside your VNet).')
+param trustedValidators string = ''
+
 // ---- TLS reports (Stalwart report.tls.aggregate.*, report.submitter) ----
 @description('Report:Tls:Aggregate:Send')
 @allowed(['hourly', 'daily', 'weekly', 'never'])
@@ -218,6 +225,8 @@ var appSettings = union(
     mtaSts: mtaSts
     hostname: mtaHostname
     dnsServers: dnsServers
+    dnssecMode: dnssecMode
+    trustedValidators: trustedValidators
     reportSend: reportSend
     reportFromName: reportFromName
     reportFromAddress: reportFromAddress

@@ -7,6 +7,7 @@ using MtaFunctions.Core.Delivery;
 using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Policy;
 using MtaFunctions.Core.Policy.MtaSts;
+using MtaFunctions.Core.Policy.Dane;
 using MtaFunctions.Core.Reporting;
 using MtaFunctions.Core.Reporting.Inbound;
 using MtaFunctions.Core.Smtp;
@@ -34,7 +35,13 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<StorageAccount>().OutboundWriter());
         services.AddSingleton(sp => new DeliveryStore(sp.GetRequiredService<StorageAccount>().Tables));
         services.AddSingleton(sp => new PoisonQueue(sp.GetRequiredService<StorageAccount>().Queues, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<IDnsResolver>(sp => new DnsClientResolver(settings.Dns));
+        services.AddSingleton<IDnsResolver>(sp => settings.Dns.Dnssec == DnssecValidation.InProcess
+            ? new InProcessDnssecResolver(settings.Dns)
+            : new DnsClientResolver(settings.Dns, settings.Dns.TrustedValidators));
+        services.AddSingleton<TlsaLookup>();
+        services.AddSingleton<DaneMxPolicyResolver>();
+        services.AddSingleton<DaneResolverProbe>();
+        services.AddHostedService<DaneResolverProbeService>();
         services.AddSingleton<MxResolver>();
         services.AddSingleton<TlsPolicyResolver>();
         services.AddSingleton(sp => new SmtpConnectionPool(

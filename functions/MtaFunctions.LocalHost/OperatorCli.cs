@@ -19,6 +19,7 @@ public static class OperatorCli
     public static IReadOnlyList<OperatorCommand> Commands { get; } =
     [
         StsCommands.Purge,
+        DaneCommands.Check,
     ];
 
     /// <summary>Dispatches <paramref name="args"/> to the command whose words they start with.</summary>

@@ -32,6 +32,8 @@ type mtaSettingsInput = {
   mtaSts: ('optional' | 'require' | 'disable')
   hostname: string
   dnsServers: string
+  dnssecMode: ('in-process' | 'resolver')
+  trustedValidators: string
   reportSend: ('hourly' | 'daily' | 'weekly' | 'never')
   reportFromName: string
   reportFromAddress: string
@@ -72,6 +74,10 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       // Dns: a DNSSEC-validating resolver, so DANE can trust the AD flag (Azure's resolver does not validate).
       Dns__Servers: i.dnsServers
       Dns__Timeout: '5s'
+      Dns__Dnssec: i.dnssecMode
+      Dns__TrustedValidators: i.trustedValidators
+      Dns__TrustAnchors: ''
+      Dns__DnssecProbeName: '.'
       // Report (Stalwart report.submitter, report.tls.aggregate.*)
       Report__Submitter: i.reportSubmitter
       Report__Tls__Aggregate__FromName: i.reportFromName

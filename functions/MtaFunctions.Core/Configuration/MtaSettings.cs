@@ -59,6 +59,18 @@ public sealed record DnsSettings
     /// <summary>Resolvers to ask; empty means the system's.</summary>
     public required IReadOnlyList<IPEndPoint> Servers { get; init; }
     public required TimeSpan Timeout { get; init; }
+
+    /// <summary>Resolvers whose AD flag is believed (RFC 7672 §2.1.3); read by DnsClientResolver, DANE depends on it.</summary>
+    public IReadOnlyList<IPEndPoint> TrustedValidators { get; init; } = [];
+
+    /// <summary>Who validates DNSSEC; read by AddMtaCore to choose the resolver.</summary>
+    public DnssecValidation Dnssec { get; init; } = DnssecValidation.Resolver;
+
+    /// <summary>Root DS records for in-process validation (null: built in); read by InProcessDnssecResolver.</summary>
+    public string? TrustAnchorsFile { get; init; }
+
+    /// <summary>A signed name the DANE resolver probe asks about; read by DaneResolverProbe.</summary>
+    public string DnssecProbeName { get; init; } = ".";
 }
 
 /// <summary>All settings, read and checked once at start-up.</summary>
@@ -69,4 +81,14 @@ public sealed record MtaSettings
 
     /// <summary>Inbound TLS-RPT reports (<c>Report:Tls:Inbound:*</c>).</summary>
     public TlsRptInboundSettings TlsRptInbound { get; init; } = TlsRptInboundSettings.Default;
+}
+
+/// <summary>The values of <c>Dns:Dnssec</c>.</summary>
+public enum DnssecValidation
+{
+    /// <summary>Believe the AD flag of the resolvers in <c>Dns:TrustedValidators</c> (RFC 7672 §2.1.3).</summary>
+    Resolver,
+
+    /// <summary>Validate in this process from the root trust anchors (ARSoft.Tools.Net).</summary>
+    InProcess,
 }

@@ -35,4 +35,8 @@ public static class SettingKeys
     public const string TlsRptInboundMaxMessageSize = "Report:Tls:Inbound:MaxMessageSize";
     public const string TlsRptInboundFailureRateWarning = "Report:Tls:Inbound:FailureRateWarning";
     public const string LocalHostHttpPort = "LocalHost:Http:Port";
+    public const string DnsTrustedValidators = "Dns:TrustedValidators";
+    public const string DnsDnssecProbeName = "Dns:DnssecProbeName";
+    public const string DnsDnssec = "Dns:Dnssec";
+    public const string DnsTrustAnchors = "Dns:TrustAnchors";
 }

@@ -56,6 +56,16 @@ public static class SettingsReader
             {
                 Servers = EndPoints(config, SettingKeys.DnsServers),
                 Timeout = Duration(config, SettingKeys.DnsTimeout),
+                TrustedValidators = EndPoints(config, SettingKeys.DnsTrustedValidators),
+                Dnssec = Text(config, SettingKeys.DnsDnssec) is { } dnssec
+                    ? dnssec.Equals("in-process", StringComparison.OrdinalIgnoreCase) ? DnssecValidation.InProcess
+                    : dnssec.Equals("resolver", StringComparison.OrdinalIgnoreCase) ? DnssecValidation.Resolver
+                    : throw new SettingsException(SettingKeys.DnsDnssec, $"'{dnssec}' is not one of resolver, in-process")
+                    : DnssecValidation.Resolver,
+                TrustAnchorsFile = Text(config, SettingKeys.DnsTrustAnchors) is { } anchors
+                    ? File.Exists(anchors) ? anchors : throw new SettingsException(SettingKeys.DnsTrustAnchors, $"file '{anchors}' does not exist")
+                    : null,
+                DnssecProbeName = ProbeName(SettingKeys.DnsDnssecProbeName, Text(config, SettingKeys.DnsDnssecProbeName) ?? Default(SettingKeys.DnsDnssecProbeName)),
             },
             TlsRptInbound = TlsRptInboundSettings.Read(config),
         };
@@ -144,6 +154,11 @@ public static class SettingsReader
         Uri.CheckHostName(host) == UriHostNameType.Dns && host.Contains('.', StringComparison.Ordinal)
             ? host.TrimEnd('.').ToLowerInvariant()
             : throw new SettingsException(key, $"'{host}' is not a fully qualified host name");
+
+    private static string ProbeName(string key, string name) =>
+        name == "." || Uri.CheckHostName(name.TrimEnd('.')) == UriHostNameType.Dns
+            ? name
+            : throw new SettingsException(key, $"'{name}' is not a DNS name (or \".\" for the root)");
 
     private static IReadOnlyList<IPEndPoint> EndPoints(IConfiguration config, string key)
     {

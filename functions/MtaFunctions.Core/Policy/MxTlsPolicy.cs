@@ -14,6 +14,12 @@ public sealed record MxTlsPolicy
     /// <summary>Name of the policy applied, shown by status: none, sts, dane, tls-required-no.</summary>
     public required string Applied { get; init; }
 
+    /// <summary>
+    /// The TLS SNI name when it is not the MX host name: under DANE the TLSA base domain, which for a CNAME'd
+    /// MX host is the expanded name (RFC 7672 §8.1). Read by SmtpSender.
+    /// </summary>
+    public string? ServerName { get; init; }
+
     /// <summary>Human detail: modes, STS id, TLSA records.</summary>
     public string? Detail { get; init; }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Dns;
+using MtaFunctions.Core.Policy.Dane;
 using MtaFunctions.Core.Policy.MtaSts;
 using MtaFunctions.Core.Reporting;
 using MtaFunctions.Core.Reporting.TlsRpt;
@@ -16,7 +17,8 @@ namespace MtaFunctions.Core.Policy;
 /// nothing enforced); DANE for an MX with usable TLSA records (RFC 8461 §2: DANE wins over MTA-STS); an
 /// MTA-STS policy in enforce mode; the STARTTLS / AllowInvalidCerts settings.
 /// </remarks>
-public sealed class TlsPolicyResolver(OutboundSettings settings, TrustedRoots roots, MtaStsResolver sts, ITlsSessionRecorder recorder)
+public sealed class TlsPolicyResolver(
+    OutboundSettings settings, TrustedRoots roots, MtaStsResolver sts, ITlsSessionRecorder recorder, DaneMxPolicyResolver dane)
 {
     private readonly PkixCertificateCheck _pkix = new(roots);
 
@@ -28,7 +30,7 @@ public sealed class TlsPolicyResolver(OutboundSettings settings, TrustedRoots ro
     {
         var tls = settings.TlsFor(domain);
         var stsPlan = tlsRequiredNo ? null : await MtaStsPlan.PrepareAsync(sts, recorder, _pkix, domain, tls.MtaSts, cancellationToken).ConfigureAwait(false);
-        return new DomainTlsPlan(domain, tls, tlsRequiredNo, _pkix) { Sts = stsPlan };
+        return new DomainTlsPlan(domain, tls, tlsRequiredNo, _pkix) { Sts = stsPlan, Dane = dane };
     }
 
     /// <summary>
@@ -52,6 +54,9 @@ public sealed class DomainTlsPlan
         _pkix = pkix;
     }
 
+    /// <summary>Decides the DANE part of each MX policy (RFC 7672).</summary>
+    internal DaneMxPolicyResolver? Dane { get; init; }
+
     /// <summary>The recipient domain.</summary>
     public string Domain { get; }
 
@@ -68,25 +73,31 @@ public sealed class DomainTlsPlan
     /// <param name="mxHost">The MX host name.</param>
     /// <param name="addresses">Its A/AAAA answer (DANE needs to know whether it was authenticated).</param>
     /// <param name="cancellationToken">Cancels lookups.</param>
-    public Task<MxTlsPolicy> ForMxAsync(string mxHost, DnsAnswer<IPAddress> addresses, CancellationToken cancellationToken)
+    public async Task<MxTlsPolicy> ForMxAsync(string mxHost, DnsAnswer<IPAddress> addresses, CancellationToken cancellationToken)
     {
-        _ = (addresses, cancellationToken);
         if (TlsRequiredNo)
         {
             // RFC 8689 §5: deliver with whatever TLS is on offer, no certificate or policy enforcement, and
             // (RFC 8460 §3) do not count the session: report mail must not feed the next report.
-            return Task.FromResult(new MxTlsPolicy
+            return new MxTlsPolicy
             {
                 Tls = TlsRequirement.Opportunistic,
                 Check = new AcceptAnyCertificateCheck(_pkix),
                 Applied = "tls-required-no",
                 Detail = "TLS-Required: No",
                 Report = null,
-            });
+            };
+        }
+
+        // RFC 8461 §2: where DANE applies to an MX, it decides (null: DANE does not apply to this MX);
+        // MTA-STS decides for the MX hosts without DANE.
+        if (Dane is not null && await Dane.ForMxAsync(Domain, mxHost, addresses, Settings.Dane, cancellationToken).ConfigureAwait(false) is { } danePolicy)
+        {
+            return danePolicy;
         }
 
         var baseline = StartTlsPolicy(mxHost);
-        return Task.FromResult(Sts?.ForMx(mxHost, baseline) ?? baseline);
+        return Sts?.ForMx(mxHost, baseline) ?? baseline;
     }
 
     private MxTlsPolicy StartTlsPolicy(string mxHost)

@@ -114,8 +114,8 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         SmtpSessionResult? failure = null;
         try
         {
-            // MailKit owns the socket from here and disposes it with the client.
-            await client.ConnectAsync(socket, target.MxHost, target.Port, options, cancellationToken).ConfigureAwait(false);
+            // MailKit owns the socket from here and disposes it with the client. SNI: the TLSA base domain under DANE.
+            await client.ConnectAsync(socket, policy.ServerName ?? target.MxHost, target.Port, options, cancellationToken).ConfigureAwait(false);
         }
         catch (NotSupportedException)
         {

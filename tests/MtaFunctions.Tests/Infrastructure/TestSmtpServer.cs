@@ -26,6 +26,18 @@ public sealed class TestSmtpServer : IAsyncDisposable
     private int _disposed;
 
     public TestSmtpServer(IPAddress address, int port, X509Certificate2? certificate, ConcurrentQueue<ReceivedMail>? inbox = null)
+        : this(address, port, certificate, inbox, null)
+    {
+    }
+
+    /// <summary>A server whose STARTTLS sends <paramref name="certificate"/> followed by <paramref name="chain"/> (DANE-TA tests).</summary>
+    public TestSmtpServer(IPAddress address, int port, X509Certificate2 certificate, IReadOnlyList<X509Certificate2> chain)
+        : this(address, port, certificate, null, new ChainEndpointListenerFactory(certificate, chain))
+    {
+    }
+
+    private TestSmtpServer(
+        IPAddress address, int port, X509Certificate2? certificate, ConcurrentQueue<ReceivedMail>? inbox, ChainEndpointListenerFactory? chainListener)
     {
         EndPoint = new IPEndPoint(address, port);
         Inbox = inbox ?? new ConcurrentQueue<ReceivedMail>();
@@ -44,10 +56,18 @@ public sealed class TestSmtpServer : IAsyncDisposable
         var services = new SmtpServer.ComponentModel.ServiceProvider();
         services.Add(new Filter(this));
         services.Add(new Store(this));
+        if (chainListener is not null)
+        {
+            services.Add(chainListener);
+            ChainListener = chainListener;
+        }
         _server = new SmtpServer.SmtpServer(options, services);
         _server.SessionCreated += (_, _) => Interlocked.Increment(ref _sessions);
         _running = _server.StartAsync(_stop.Token);
     }
+
+    /// <summary>The chain-sending listener, when the server was made with a chain (its SNI log).</summary>
+    public ChainEndpointListenerFactory? ChainListener { get; }
 
     /// <summary>Where the server listens.</summary>
     public IPEndPoint EndPoint { get; }

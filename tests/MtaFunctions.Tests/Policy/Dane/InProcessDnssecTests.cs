@@ -1,0 +1,143 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using MimeKit;
+using MtaFunctions.Core;
+using MtaFunctions.Core.Configuration;
+using MtaFunctions.Core.Delivery;
+using MtaFunctions.Core.Dns;
+using MtaFunctions.Core.Policy.Dane;
+using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.TlsRpt;
+using MtaFunctions.Tests.Infrastructure;
+
+namespace MtaFunctions.Tests.Policy.Dane;
+
+/// <summary>
+/// <c>Dns:Dnssec = in-process</c>: DNSSEC validated in this process (ARSoft.Tools.Net) from a root trust anchor,
+/// asking the lab's authoritative server (a signed root, <c>test.</c> and unsigned zones) instead of a
+/// validating resolver.
+/// </summary>
+[Collection(DnssecLabCollection.Name)]
+public sealed class InProcessDnssecTests(DnssecLab lab)
+{
+    private DnsSettings Settings(string? anchors) => SettingsReader.Read(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["Dns:Servers"] = lab.Authoritative.ToString(),
+        ["Dns:Dnssec"] = "in-process",
+        ["Dns:TrustAnchors"] = anchors,
+        ["Dns:Timeout"] = "3s",
+        ["Dns:DnssecProbeName"] = "test.",
+    }).Build()).Dns;
+
+    private async Task<(RecipientOutcome Outcome, IReadOnlyDictionary<TlsSessionKey, long> Sessions, int Received)> DeliverAsync(string domain, string? anchors)
+    {
+        var scenario = lab[domain];
+        await using var server = new TestSmtpServer(scenario.Address, lab.SmtpPort, scenario.Leaf!, scenario.Chain);
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = lab.Storage.ConnectionString,
+            ["Dns:Servers"] = lab.Authoritative.ToString(),
+            ["Dns:Dnssec"] = "in-process",
+            ["Dns:TrustAnchors"] = anchors,
+            ["Dns:Timeout"] = "3s",
+            ["Queue:Outbound:Smtp:Port"] = lab.SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Queue:Outbound:Tls:ExtraRootCas"] = lab.Pki.PemFile,
+            ["Queue:Outbound:AllowPrivateDestinations"] = "true",
+            ["Queue:Outbound:Hostname"] = "sender.example.test",
+        }).Build();
+        await using var services = new ServiceCollection().AddLogging().AddMtaCore(config).BuildServiceProvider();
+        Assert.IsType<InProcessDnssecResolver>(services.GetRequiredService<IDnsResolver>());
+        var message = new MimeMessage();
+        message.From.Add(MailboxAddress.Parse("sender@sender.example.test"));
+        message.To.Add(MailboxAddress.Parse($"rcpt@{domain}"));
+        message.Body = new TextPart("plain") { Text = "hello" };
+        var outcomes = await services.GetRequiredService<DomainDeliverer>()
+            .DeliverAsync(domain, [$"rcpt@{domain}"], "sender@sender.example.test", message, false, TestContext.Current.CancellationToken);
+        return (outcomes.Single(), services.GetRequiredService<TlsSessionCounter>().Peek(), server.Inbox.Count);
+    }
+
+    [Fact]
+    public async Task Deliver_InProcessDaneEeMatch_DeliveredUnderDane()
+    {
+        var (outcome, sessions, received) = await DeliverAsync("ee311.test", lab.RootAnchorsFile);
+        Assert.Equal(OutcomeKind.Delivered, outcome.Kind);
+        Assert.Equal("dane", outcome.PolicyApplied);
+        Assert.Equal(1, received);
+        Assert.Contains(sessions.Keys, k => k.Failure is null && k.Policy.Type == TlsRptPolicyType.Tlsa);
+    }
+
+    [Fact]
+    public async Task Deliver_InProcessMismatch_Deferred()
+    {
+        var (outcome, sessions, received) = await DeliverAsync("mismatch.test", lab.RootAnchorsFile);
+        Assert.Equal(OutcomeKind.Temporary, outcome.Kind);
+        Assert.Equal(0, received);
+        Assert.Contains(sessions.Keys, k => k.Failure == TlsRptResultType.ValidationFailure);
+    }
+
+    [Fact]
+    public async Task Deliver_InProcessBogusTlsa_DeferredWithDnssecInvalid()
+    {
+        var (outcome, sessions, received) = await DeliverAsync("bogus.test", lab.RootAnchorsFile);
+        Assert.Equal(OutcomeKind.Temporary, outcome.Kind);
+        Assert.Equal(0, received);
+        Assert.Contains(sessions.Keys, k => k.Failure == TlsRptResultType.DnssecInvalid && k.Policy.Domain == "mx.bogus.test");
+    }
+
+    [Fact]
+    public async Task Deliver_InProcessUnsignedZone_DeliveredWithoutDane()
+    {
+        var (outcome, _, received) = await DeliverAsync("unsigned.test", lab.RootAnchorsFile);
+        Assert.Equal(OutcomeKind.Delivered, outcome.Kind);
+        Assert.Equal("none", outcome.PolicyApplied);
+        Assert.Equal(1, received);
+    }
+
+    [Fact]
+    public async Task QueryTlsa_RealRootAnchorsAgainstLabRoot_NotAuthenticated()
+    {
+        // The built-in anchors are the real root's keys: the lab's root does not chain to them, so nothing the
+        // lab says is believed secure.
+        using var resolver = new InProcessDnssecResolver(Settings(null));
+        var answer = await resolver.QueryTlsaAsync("_25._tcp.mx.ee311.test", TestContext.Current.CancellationToken);
+        Assert.False(answer.Authenticated && answer.Status == DnsStatus.Found);
+    }
+
+    [Fact]
+    public async Task QueryTlsa_LabAnchor_AuthenticatedValidatedRecords()
+    {
+        using var resolver = new InProcessDnssecResolver(Settings(lab.RootAnchorsFile));
+        var answer = await resolver.QueryTlsaAsync("_25._tcp.mx.ee311.test", TestContext.Current.CancellationToken);
+        Assert.Equal(DnsStatus.Found, answer.Status);
+        Assert.True(answer.Authenticated);
+        Assert.Equal("3 1 1", TlsaRecord.From(answer.Records.Single()).ToString()[..5]);
+    }
+
+    [Fact]
+    public async Task Probe_InProcessWithLabAnchor_Available()
+    {
+        var settings = Settings(lab.RootAnchorsFile);
+        using var resolver = new InProcessDnssecResolver(settings);
+        var status = await new DaneResolverProbe(resolver, settings).ProbeAsync(TestContext.Current.CancellationToken);
+        Assert.True(status.Validating, status.Message);
+    }
+
+    [Theory]
+    [InlineData(". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D", 1)]
+    [InlineData(InProcessDnssecResolver.BuiltInRootAnchors, 2)]
+    [InlineData("# comment\n.\tIN\tDS\t38696 8 2 683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16\n", 1)]
+    public void ParseAnchors_AcceptedRow_Parsed(string text, int count) =>
+        Assert.Equal(count, InProcessDnssecResolver.ParseAnchors(text).Count);
+
+    [Theory]
+    [InlineData("", "no DS record found")]
+    [InlineData("test. IN DS 1 8 2 AB", "is not a root DS record")]
+    [InlineData(". IN DNSKEY 257 3 8 AwEAAa", "is not a root DS record")]
+    [InlineData(". IN DS 20326 8 2 XYZ", "digest is not hex")]
+    public void ParseAnchors_RejectedRow_ThrowsNamingKey(string text, string reason)
+    {
+        var e = Assert.Throws<SettingsException>(() => InProcessDnssecResolver.ParseAnchors(text));
+        Assert.Contains(SettingKeys.DnsTrustAnchors, e.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, e.Message, StringComparison.Ordinal);
+    }
+}
