@@ -140,7 +140,10 @@ public sealed class DomainDeliverer(
             return;
         }
 
-        Record(policy, host, ip, session.LocalAddress, null, null);
+        // An accepted certificate that did not verify (AllowInvalidCerts, DANE records all unusable) is still
+        // a failure for TLS-RPT: the receiver should learn that its certificate does not authenticate.
+        var accepted = session.Tls.Verdict;
+        Record(policy, host, ip, session.LocalAddress, accepted?.Failure, accepted?.Failure is null ? null : accepted.Reason);
     }
 
     private void Record(MxTlsPolicy policy, string host, string? ip, string? local, TlsRptResultType? failure, string? reason)
