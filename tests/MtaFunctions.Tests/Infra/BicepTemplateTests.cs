@@ -1,5 +1,5 @@
-using MtaFunctions.Client.Contract;
 using System.Text.Json.Nodes;
+using MtaFunctions.Client.Contract;
 using MtaFunctions.Core.Configuration;
 
 namespace MtaFunctions.Tests.Infra;
