@@ -56,4 +56,13 @@ public static class TlsRptWords
     /// <summary>The result type of a wire string, or null for one this code does not know.</summary>
     public static TlsRptResultType? ParseResultType(string wire) =>
         ResultWords.FirstOrDefault(p => p.Value == wire) is { Value: not null } hit ? hit.Key : null;
+
+    /// <summary>The policy type of a wire string, or null for one this code does not know.</summary>
+    public static TlsRptPolicyType? ParsePolicyType(string wire) => wire switch
+    {
+        "sts" => TlsRptPolicyType.Sts,
+        "tlsa" => TlsRptPolicyType.Tlsa,
+        "no-policy-found" => TlsRptPolicyType.NoPolicyFound,
+        _ => null,
+    };
 }
