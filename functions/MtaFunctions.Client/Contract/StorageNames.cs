@@ -18,6 +18,12 @@ public static class StorageNames
     /// <summary>Per-recipient delivery state (partition = message id, row = recipient).</summary>
     public const string DeliveriesTable = "Deliveries";
 
+    /// <summary>TLS session counts for outgoing TLS reports (partition = UTC hour, row = instance + flush).</summary>
+    public const string TlsResultsTable = "TlsResults";
+
+    /// <summary>Outgoing TLS report plans and per-rua send state (once per domain, period and rua).</summary>
+    public const string SentTlsReportsTable = "SentTlsReports";
+
     /// <summary>The app setting / environment variable holding the storage connection string.</summary>
     public const string ConnectionSetting = "AzureWebJobsStorage";
 }

@@ -60,4 +60,7 @@ public sealed record MtaSettings
 {
     public required OutboundSettings Outbound { get; init; }
     public required DnsSettings Dns { get; init; }
+
+    /// <summary>Outgoing TLS reports (RFC 8460); read by the recorder, the flusher and the report sender.</summary>
+    public required TlsReportSettings Report { get; init; }
 }

@@ -26,4 +26,15 @@ public static class SettingKeys
     public const string ConnectionIdleTime = "Queue:Outbound:Smtp:ConnectionIdleTime";
     public const string DnsServers = "Dns:Servers";
     public const string DnsTimeout = "Dns:Timeout";
+    public const string ReportSubmitter = "Report:Submitter";
+    public const string TlsReportFromName = "Report:Tls:Aggregate:FromName";
+    public const string TlsReportFromAddress = "Report:Tls:Aggregate:FromAddress";
+    public const string TlsReportOrgName = "Report:Tls:Aggregate:OrgName";
+    public const string TlsReportContactInfo = "Report:Tls:Aggregate:ContactInfo";
+    public const string TlsReportSend = "Report:Tls:Aggregate:Send";
+    public const string TlsReportMaxSize = "Report:Tls:Aggregate:MaxSize";
+    public const string TlsReportSign = "Report:Tls:Aggregate:Sign";
+
+    /// <summary>Prefix of DKIM signature definitions: <c>Report:Dkim:&lt;name&gt;:&lt;Domain|Selector|Algorithm|PrivateKey|PrivateKeyFile&gt;</c>.</summary>
+    public const string DkimSignatures = "Report:Dkim";
 }

@@ -32,11 +32,12 @@ public static class SettingsReader
         }
 
         var schedule = DurationList(config, SettingKeys.RetrySchedule, Default(SettingKeys.RetrySchedule));
+        var hostname = Text(config, SettingKeys.Hostname) is { } host ? HostName(SettingKeys.Hostname, host) : System.Net.Dns.GetHostName();
         return new MtaSettings
         {
             Outbound = new OutboundSettings
             {
-                Hostname = Text(config, SettingKeys.Hostname) is { } host ? HostName(SettingKeys.Hostname, host) : System.Net.Dns.GetHostName(),
+                Hostname = hostname,
                 Tls = tls,
                 Rules = Rules(config, tls),
                 RetrySchedule = schedule,
@@ -55,6 +56,7 @@ public static class SettingsReader
                 Servers = EndPoints(config, SettingKeys.DnsServers),
                 Timeout = Duration(config, SettingKeys.DnsTimeout),
             },
+            Report = TlsReportSettingsReader.Read(config, hostname),
         };
     }
 
