@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MtaFunctions.Core;
+using MtaFunctions.Core.Reporting;
 
 namespace MtaFunctions.LocalHost;
 
@@ -35,6 +36,9 @@ public static class LocalHostBuilder
             {
                 services.AddMtaCore(context.Configuration);
                 services.AddSingleton<QueueFunctions>();
+                services.AddHostedService(sp => new CronTimerService(
+                    "SendTlsReports", TlsReportDefaults.Schedule, sp.GetRequiredService<TlsReportSender>().RunAsync,
+                    sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CronTimerService>>()));
             });
         return builder.Build();
     }

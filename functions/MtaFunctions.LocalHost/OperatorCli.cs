@@ -18,6 +18,7 @@ public static class OperatorCli
     /// <summary>Every command; areas add theirs here.</summary>
     public static IReadOnlyList<OperatorCommand> Commands { get; } =
     [
+        TlsRptCommands.Pending,
     ];
 
     /// <summary>Dispatches <paramref name="args"/> to the command whose words they start with.</summary>

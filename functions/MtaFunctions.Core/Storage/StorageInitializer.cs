@@ -6,7 +6,8 @@ namespace MtaFunctions.Core.Storage;
 /// Creates the queues, tables and containers the app uses when they are missing (local runs, tests; in
 /// Azure the Bicep templates create them and this finds them there).
 /// </summary>
-public sealed class StorageInitializer(OutboundQueueWriter writer, DeliveryStore deliveries, PoisonQueue poison)
+public sealed class StorageInitializer(
+    OutboundQueueWriter writer, DeliveryStore deliveries, PoisonQueue poison, TlsResultsStore tlsResults, SentTlsReportsStore sentTlsReports)
 {
     /// <summary>Creates everything missing.</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
@@ -14,5 +15,7 @@ public sealed class StorageInitializer(OutboundQueueWriter writer, DeliveryStore
         await writer.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         await deliveries.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         await poison.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        await tlsResults.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        await sentTlsReports.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
     }
 }
