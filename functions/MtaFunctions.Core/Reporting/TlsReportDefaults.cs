@@ -12,7 +12,7 @@ public static class TlsReportDefaults
     /// </summary>
     public static readonly TimeSpan Grace = TimeSpan.FromMinutes(10);
 
-    /// <summary>Largest random delay before a report goes out (RFC 8460 §4.1's example waits 1 to 14400 seconds).</summary>
+    /// <summary>Largest random delay before a report goes out (RFC 8460 §4.1's example waits 1 to 14400 seconds); never more than the period's length.</summary>
     public static readonly TimeSpan MaxRandomDelay = TimeSpan.FromHours(4);
 
     /// <summary>How long a failing rua is retried (RFC 8460 §5.5: SHOULD retry for up to 24 hours).</summary>

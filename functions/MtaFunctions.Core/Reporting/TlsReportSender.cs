@@ -130,7 +130,10 @@ public sealed class TlsReportSender : IDisposable
         TlsReportPeriod period, Dictionary<TlsSessionKey, long> sessions, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var domains = sessions.Keys.Select(k => k.Policy.Domain.TrimEnd('.').ToLowerInvariant()).Distinct(StringComparer.Ordinal).ToList();
-        var earliest = Max(period.End + TlsReportDefaults.Grace, now);
+
+        // Counted from the period's end, not from now: a period planned late (timer down) is not delayed again.
+        var earliest = period.End + TlsReportDefaults.Grace;
+        var maxDelay = period.End - period.Start < TlsReportDefaults.MaxRandomDelay ? period.End - period.Start : TlsReportDefaults.MaxRandomDelay;
         var plans = domains.Select(d => new TlsReportPlan
         {
             PartitionKey = period.Key,
@@ -138,7 +141,7 @@ public sealed class TlsReportSender : IDisposable
             ReportId = TlsReportBuilder.NewReportId(period, _settings.Submitter),
 
             // RFC 8460 §4.1: deliver after a random delay, so that receivers are not flooded at 00:00 UTC.
-            NotBefore = earliest + TimeSpan.FromSeconds(Random.Shared.Next(1, (int)TlsReportDefaults.MaxRandomDelay.TotalSeconds)),
+            NotBefore = earliest + TimeSpan.FromSeconds(Random.Shared.Next(1, (int)maxDelay.TotalSeconds)),
         }).ToList();
         await _sent.AddPlansAsync(plans, cancellationToken).ConfigureAwait(false);
         var marker = new TlsReportPeriodMarker { RowKey = period.Key, PeriodStart = period.Start, Domains = domains.Count, Complete = domains.Count == 0 };
