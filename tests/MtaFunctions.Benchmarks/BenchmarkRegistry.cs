@@ -6,5 +6,6 @@ public static class BenchmarkRegistry
     public static IReadOnlyDictionary<string, Func<Task>> All { get; } = new Dictionary<string, Func<Task>>(StringComparer.OrdinalIgnoreCase)
     {
         ["delivery"] = DeliveryThroughputBenchmark.RunAsync,
+        ["tlsrpt"] = TlsReportBenchmark.RunAsync,
     };
 }

@@ -244,6 +244,7 @@ public sealed class TlsReportSender : IDisposable
 
         var rowKey = SentTlsReportsStore.DeliveryRow(domain, ruaText);
         var row = await _sent.DeliveryAsync(period.Key, rowKey, cancellationToken).ConfigureAwait(false);
+        TlsReportRuaHealth? health = null;
         if (row is null)
         {
             row = new TlsReportDelivery
@@ -261,7 +262,7 @@ public sealed class TlsReportSender : IDisposable
                 Size = size,
             };
 
-            var health = await _sent.HealthAsync(ruaText, cancellationToken).ConfigureAwait(false);
+            health = await _sent.HealthAsync(ruaText, cancellationToken).ConfigureAwait(false);
             if (health.SuppressedUntil > now)
             {
                 row.State = "suppressed";
@@ -339,7 +340,8 @@ public sealed class TlsReportSender : IDisposable
             run.Sent++;
             TlsReportLog.Sent(_logger, plan.ReportId, domain, ruaText, size);
             await _sent.TryUpdateEntityAsync(row, cancellationToken).ConfigureAwait(false);
-            var health = await _sent.HealthAsync(ruaText, cancellationToken).ConfigureAwait(false);
+            // The health read at the claim is fresh enough; a retry reads it again.
+            health ??= await _sent.HealthAsync(ruaText, cancellationToken).ConfigureAwait(false);
             if (health.FailedPeriods > 0 || health.SuppressedUntil is not null)
             {
                 health.FailedPeriods = 0;

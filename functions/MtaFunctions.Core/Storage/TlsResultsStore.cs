@@ -29,8 +29,11 @@ public sealed class TlsResultsStore(TableServiceClient tables)
     /// <summary>Parts per entity: 10 × 30,000 UTF-16 characters stays under the 1 MiB entity limit.</summary>
     private const int MaxParts = 10;
 
-    /// <summary>Entities per transaction: keeps a transaction under its 4 MiB payload limit.</summary>
-    private const int EntitiesPerTransaction = 8;
+    /// <summary>
+    /// Stored characters per transaction: a transaction's payload is capped at 4 MiB, and JSON inside the
+    /// OData JSON body grows by its escaped quotes (about a quarter here), so stay well below.
+    /// </summary>
+    private const int CharsPerTransaction = 1_500_000;
 
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
@@ -75,12 +78,26 @@ public sealed class TlsResultsStore(TableServiceClient tables)
         var transactions = 0;
         foreach (var partition in entities.GroupBy(e => e.PartitionKey))
         {
-            foreach (var chunk in partition.Chunk(EntitiesPerTransaction))
+            var batch = new List<TableTransactionAction>();
+            var chars = 0;
+            foreach (var entity in partition)
             {
-                await _table.SubmitTransactionAsync(
-                        chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e, ETag.All)),
-                        cancellationToken)
-                    .ConfigureAwait(false);
+                var size = entity.Keys.Select(k => entity[k]).OfType<string>().Sum(v => v.Length);
+                if (batch.Count > 0 && (chars + size > CharsPerTransaction || batch.Count == 100))
+                {
+                    await _table.SubmitTransactionAsync(batch, cancellationToken).ConfigureAwait(false);
+                    transactions++;
+                    batch = [];
+                    chars = 0;
+                }
+
+                batch.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, entity, ETag.All));
+                chars += size;
+            }
+
+            if (batch.Count > 0)
+            {
+                await _table.SubmitTransactionAsync(batch, cancellationToken).ConfigureAwait(false);
                 transactions++;
             }
         }

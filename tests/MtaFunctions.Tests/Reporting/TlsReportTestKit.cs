@@ -76,7 +76,7 @@ internal static class TestDkimKeys
 }
 
 /// <summary>An https rua endpoint on loopback (Kestrel), answering with a status the test sets.</summary>
-internal sealed class TestReportEndpoint : IAsyncDisposable
+public sealed class TestReportEndpoint : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
