@@ -85,8 +85,11 @@ public sealed class TlsResultsFlusherTests(AzuriteFixture storage) : IClassFixtu
         await ReportingTables.ResetAsync(storage);
         var store = new TlsResultsStore(storage.Tables);
         var hour = TlsReportPeriod.HourKey(Noon);
-        var counts = Enumerable.Range(0, 3000).ToDictionary(
-            i => new TlsSessionHourKey(hour, new TlsSessionKey(TlsRptPolicy.NoPolicy($"d{i}.example"), $"mx.d{i}.example", null, null, null, null)),
+        // 20,000 groups with STS policy strings: about 5 MB of stored text, more than one transaction may carry.
+        var counts = Enumerable.Range(0, 20_000).ToDictionary(
+            i => new TlsSessionHourKey(hour, new TlsSessionKey(
+                new TlsRptPolicy(TlsRptPolicyType.Sts, $"d{i}.example", ["version: STSv1", "mode: enforce", $"mx: mx.d{i}.example", "max_age: 604800"], [$"mx.d{i}.example"]),
+                $"mx.d{i}.example", "192.0.2.1", "198.51.100.7", null, null)),
             _ => 2L);
 
         // A write whose answer was lost (timeout) is written again: upsert-replace under the same keys.
@@ -94,8 +97,8 @@ public sealed class TlsResultsFlusherTests(AzuriteFixture storage) : IClassFixtu
         await store.WriteAsync(entities, CancellationToken.None);
         await store.WriteAsync(TlsResultsStore.ToEntities("host-1", 1, counts), CancellationToken.None);
         var sums = await store.ReadAsync([hour], CancellationToken.None);
-        Assert.Equal(6000, sums.Values.Sum());
-        Assert.Equal(3000, sums.Count);
+        Assert.Equal(40_000, sums.Values.Sum());
+        Assert.Equal(20_000, sums.Count);
     }
 
     [Fact]
