@@ -144,6 +144,55 @@ public sealed class TlsReportSenderTests(AzuriteFixture storage) : IClassFixture
     }
 
     [Fact]
+    public async Task RunAsync_AfterRealDeliveries_ReportsTheirSessions()
+    {
+        var (host, time) = await StartAsync();
+        await using var _ = host;
+        await using var endpoint = await HttpsRuaAsync(host, "example.com");
+        host.AddDomain("example.com", "mx.example.com", "127.0.0.3");
+        host.AddSmtpServer("127.0.0.3", host.Ca.IssueServer(["mx.example.com"]));
+        for (var i = 0; i < 3; i++)
+        {
+            await host.SendAsync("sender@sender.test", [$"user{i}@example.com"], MtaTestHost.Message("sender@sender.test", $"user{i}@example.com"));
+        }
+
+        await host.PumpAsync(TimeSpan.FromSeconds(20), () => host.Inbox.Count >= 3);
+        Assert.Equal(3, host.Inbox.Count);
+        time.SetUtcNow(AllDue);
+
+        Assert.Equal(1, (await RunAsync(host)).Sent);
+        var report = TlsRptReportSerializer.Parse(Gunzip(Assert.Single(endpoint.Received).Body));
+        var policy = Assert.Single(report.Policies);
+        Assert.Equal("example.com", policy.Policy.PolicyDomain);
+
+        // One session per message, or fewer when the pooled connection was reused (reuse is not re-counted).
+        Assert.InRange(policy.Summary.TotalSuccessfulSessionCount, 1, 3);
+        Assert.Equal(0, policy.Summary.TotalFailureSessionCount);
+    }
+
+    [Fact]
+    public async Task RunAsync_DaneSessions_ReportedToTheMxHostsRecord()
+    {
+        var (host, time) = await StartAsync();
+        await using var _ = host;
+
+        // RFC 8460 §1.1: for DANE the policy domain is the TLSA base domain, the MX host.
+        await using var endpoint = await HttpsRuaAsync(host, "mx.example.com");
+        var counter = host.Services.GetRequiredService<TlsSessionCounter>();
+        var tlsa = new TlsRptPolicy(TlsRptPolicyType.Tlsa, "mx.example.com", ["3 1 1 ABCD"], []);
+        counter.Record(new TlsSessionResult(tlsa, "mx.example.com", "192.0.2.1", "198.51.100.7", null));
+        counter.Record(new TlsSessionResult(tlsa, "mx.example.com", "192.0.2.1", "198.51.100.7", TlsRptResultType.TlsaInvalid, "no TLSA record matched"));
+        time.SetUtcNow(AllDue);
+
+        Assert.Equal(1, (await RunAsync(host)).Sent);
+        var report = TlsRptReportSerializer.Parse(Gunzip(Assert.Single(endpoint.Received).Body));
+        var policy = Assert.Single(report.Policies);
+        Assert.Equal(("tlsa", "mx.example.com"), (policy.Policy.PolicyType, policy.Policy.PolicyDomain));
+        Assert.Equal(["3 1 1 ABCD"], policy.Policy.PolicyStrings);
+        Assert.Equal("tlsa-invalid", Assert.Single(policy.FailureDetails).ResultType);
+    }
+
+    [Fact]
     public async Task RunAsync_BeforeTheRandomDelay_SendsNothingYet()
     {
         var (host, time) = await StartAsync();
