@@ -36,6 +36,9 @@ public static class TlsReportDefaults
     /// <summary>How far back closed periods are looked at (retries run up to a day after the random delay).</summary>
     public static readonly TimeSpan LookBack = TimeSpan.FromHours(36);
 
+    /// <summary>How long the plans and send results of a finished period are kept (the CLI shows them).</summary>
+    public static readonly TimeSpan Retention = TimeSpan.FromDays(35);
+
     /// <summary>Timer schedule of SendTlsReports (NCRONTAB with seconds): every five minutes.</summary>
     public const string Schedule = "0 */5 * * * *";
 }

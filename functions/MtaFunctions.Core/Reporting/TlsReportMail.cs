@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using MimeKit;
 using MimeKit.Cryptography;
 using MtaFunctions.Core.Configuration;
@@ -51,7 +53,9 @@ public static class TlsReportMail
         var message = new MimeMessage
         {
             Date = now,
-            MessageId = $"tlsrpt.{Guid.NewGuid():N}@{settings.Submitter}",
+            // The same report to the same address always has the same Message-ID, so that a copy sent again
+            // after a crash between queueing and recording it can be recognised (as its report-id can).
+            MessageId = $"tlsrpt.{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(report.ReportId + "\n" + recipient)))[..32]}@{settings.Submitter}",
 
             // RFC 8460 §5.3: Subject SHOULD be "Report Domain: <d> Submitter: <s> Report-ID: <id>".
             Subject = $"Report Domain: {policyDomain} Submitter: {settings.Submitter} Report-ID: <{report.ReportId}>",

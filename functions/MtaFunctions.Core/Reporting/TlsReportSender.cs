@@ -94,6 +94,13 @@ public sealed class TlsReportSender : IDisposable
         }
 
         periods.Reverse();
+
+        // Retention: a finished period's plans and rua rows go after a while; its session counts went when it finished.
+        foreach (var old in markers.Values.Where(m => m.Complete && m.PeriodStart < now - TlsReportDefaults.Retention))
+        {
+            await _sent.DeletePeriodAsync(old.RowKey, cancellationToken).ConfigureAwait(false);
+        }
+
         foreach (var period in periods)
         {
             markers.TryGetValue(period.Key, out var marker);
@@ -170,6 +177,9 @@ public sealed class TlsReportSender : IDisposable
         {
             marker.Complete = true;
             await _sent.UpsertMarkerAsync(marker, cancellationToken).ConfigureAwait(false);
+
+            // Every report of the period is final: its session counts are not needed any more.
+            await _results.DeleteAsync(period.HourKeys(), cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -227,6 +227,23 @@ public sealed class SentTlsReportsStore(TableServiceClient tables)
     public Task UpsertHealthAsync(TlsReportRuaHealth health, CancellationToken cancellationToken) =>
         _table.UpsertEntityAsync(health, TableUpdateMode.Replace, cancellationToken);
 
+    /// <summary>Deletes a period's plans, rua rows and marker (retention).</summary>
+    public async Task DeletePeriodAsync(string periodKey, CancellationToken cancellationToken)
+    {
+        foreach (var partition in new[] { periodKey, DeliveryPartition(periodKey) })
+        {
+            var keys = await ToListAsync(_table.QueryAsync<TableEntity>(e => e.PartitionKey == partition, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
+                .ConfigureAwait(false);
+            foreach (var chunk in keys.Chunk(100))
+            {
+                await _table.SubmitTransactionAsync(chunk.Select(k => new TableTransactionAction(TableTransactionActionType.Delete, k, ETag.All)), cancellationToken)
+                    .ConfigureAwait(false);
+            }
+        }
+
+        await _table.DeleteEntityAsync(PeriodPartition, periodKey, ETag.All, cancellationToken).ConfigureAwait(false);
+    }
+
     private static async Task<List<T>> ToListAsync<T>(AsyncPageable<T> pages)
         where T : notnull
     {

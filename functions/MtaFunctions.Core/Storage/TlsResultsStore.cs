@@ -131,6 +131,32 @@ public sealed class TlsResultsStore(TableServiceClient tables)
         return sums;
     }
 
+    /// <summary>Deletes every row of the given hours (a period whose reports are all done).</summary>
+    /// <returns>Table operations used.</returns>
+    public async Task<int> DeleteAsync(IEnumerable<string> hourKeys, CancellationToken cancellationToken)
+    {
+        var operations = 0;
+        foreach (var hour in hourKeys)
+        {
+            var keys = new List<TableEntity>();
+            await foreach (var row in _table.QueryAsync<TableEntity>(e => e.PartitionKey == hour, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken)
+                               .ConfigureAwait(false))
+            {
+                keys.Add(row);
+            }
+
+            operations++;
+            foreach (var chunk in keys.Chunk(100))
+            {
+                await _table.SubmitTransactionAsync(chunk.Select(k => new TableTransactionAction(TableTransactionActionType.Delete, k, ETag.All)), cancellationToken)
+                    .ConfigureAwait(false);
+                operations++;
+            }
+        }
+
+        return operations;
+    }
+
     private static TableEntity Entity(string hour, string instanceId, long sequence, int chunk, string json)
     {
         var entity = new TableEntity(hour, $"{instanceId}-{sequence:D10}-{chunk:D4}");

@@ -438,6 +438,29 @@ public sealed class TlsReportSenderTests(AzuriteFixture storage) : IClassFixture
     }
 
     [Fact]
+    public async Task RunAsync_PeriodFinished_CountsDeletedAndPlansKeptForTheRetention()
+    {
+        var (host, time) = await StartAsync();
+        await using var _ = host;
+        await using var endpoint = await HttpsRuaAsync(host, "example.com");
+        Record(host, "example.com", successes: 2, failures: 0);
+        time.SetUtcNow(AllDue);
+        Assert.Equal(1, (await RunAsync(host)).Sent);
+
+        var period = TlsReportPeriod.Containing(Core.Configuration.TlsReportFrequency.Daily, Friday);
+        var results = host.Services.GetRequiredService<Core.Storage.TlsResultsStore>();
+        Assert.Empty(await results.ReadAsync(period.HourKeys(), CancellationToken.None));
+        var sent = host.Services.GetRequiredService<Core.Storage.SentTlsReportsStore>();
+        Assert.Single(await sent.PlansAsync(period.Key, CancellationToken.None));
+
+        time.Advance(TlsReportDefaults.Retention + TimeSpan.FromDays(1));
+        await RunAsync(host);
+        Assert.Empty(await sent.PlansAsync(period.Key, CancellationToken.None));
+        Assert.Empty(await ReportingTables.DeliveriesAsync(storage));
+        Assert.DoesNotContain(await sent.MarkersAsync(CancellationToken.None), m => m.RowKey == period.Key);
+    }
+
+    [Fact]
     public async Task RunAsync_SendNever_RecordsAndSendsNothing()
     {
         await ReportingTables.ResetAsync(storage);
