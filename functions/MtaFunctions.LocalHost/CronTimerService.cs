@@ -22,18 +22,22 @@ public sealed partial class CronTimerService(
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        DateTimeOffset? last = null;
         while (!stoppingToken.IsCancellationRequested)
         {
+            // The next occurrence follows the last one (no drift); one that is already past runs at once, once,
+            // as the Functions host runs a past-due timer.
             var now = time.GetUtcNow();
-            var next = _cron.GetNextOccurrence(now, TimeZoneInfo.Utc);
+            var next = _cron.GetNextOccurrence(last ?? now, TimeZoneInfo.Utc);
             if (next is null)
             {
                 return;
             }
 
+            last = next.Value < now ? now : next.Value;
             try
             {
-                await Task.Delay(next.Value - now, time, stoppingToken).ConfigureAwait(false);
+                await Task.Delay(next.Value > now ? next.Value - now : TimeSpan.Zero, time, stoppingToken).ConfigureAwait(false);
                 await handler(stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

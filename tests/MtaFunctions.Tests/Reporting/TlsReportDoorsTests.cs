@@ -35,6 +35,49 @@ public sealed class TlsReportDoorsTests(AzuriteFixture storage) : IClassFixture<
     }
 
     [Fact]
+    public async Task CronTimerService_ScheduleComes_RunsTheHandlerEachTime()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 10, 1, 0, TimeSpan.Zero));
+        var ticks = new List<DateTimeOffset>();
+        var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var second = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var service = new CronTimerService(
+            "SendTlsReports",
+            TlsReportDefaults.Schedule,
+            _ =>
+            {
+                lock (ticks)
+                {
+                    ticks.Add(time.GetUtcNow());
+                    (ticks.Count == 1 ? first : second).TrySetResult();
+                }
+
+                return Task.CompletedTask;
+            },
+            time,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<CronTimerService>.Instance);
+        await service.StartAsync(CancellationToken.None);
+        for (var minute = 2; minute <= 10; minute++)
+        {
+            time.SetUtcNow(new DateTimeOffset(2026, 11, 27, 10, minute, 0, TimeSpan.Zero));
+            if (minute == 4)
+            {
+                Assert.Empty(ticks);
+            }
+
+            if (minute is 5 or 10)
+            {
+                await (minute == 5 ? first : second).Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+            }
+        }
+
+        await service.StopAsync(CancellationToken.None);
+        Assert.Equal(
+            [new DateTimeOffset(2026, 11, 27, 10, 5, 0, TimeSpan.Zero), new DateTimeOffset(2026, 11, 27, 10, 10, 0, TimeSpan.Zero)],
+            ticks);
+    }
+
+    [Fact]
     public async Task TlsRptPending_CountsAndReports_Listed()
     {
         await ReportingTables.ResetAsync(storage);
