@@ -19,16 +19,20 @@ public sealed partial class CronTimerService(
 {
     private readonly CronExpression _cron = CronExpression.Parse(schedule, CronFormat.IncludeSeconds);
 
+    // The schedule counts from when the service was made, not from when ExecuteAsync happens to start
+    // (BackgroundService starts it on the thread pool).
+    private readonly DateTimeOffset _created = time.GetUtcNow();
+
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        DateTimeOffset? last = null;
+        var last = _created;
         while (!stoppingToken.IsCancellationRequested)
         {
             // The next occurrence follows the last one (no drift); one that is already past runs at once, once,
             // as the Functions host runs a past-due timer.
             var now = time.GetUtcNow();
-            var next = _cron.GetNextOccurrence(last ?? now, TimeZoneInfo.Utc);
+            var next = _cron.GetNextOccurrence(last, TimeZoneInfo.Utc);
             if (next is null)
             {
                 return;

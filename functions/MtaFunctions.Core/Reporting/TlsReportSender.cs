@@ -1,7 +1,5 @@
 using Azure;
 using Microsoft.Extensions.Logging;
-using MimeKit.Cryptography;
-using MtaFunctions.Client;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Reporting.TlsRpt;
@@ -29,28 +27,25 @@ public sealed record TlsReportRunResult(int PeriodsPlanned, int Sent, int Failed
 /// 4. A failed rua is retried with doubling delays for up to 24 h (§5.5); an rua that fails whole periods in
 ///    a row is suppressed for a while. Nothing here sleeps: later ticks do the waiting.
 /// </remarks>
-public sealed class TlsReportSender : IDisposable
+public sealed class TlsReportSender
 {
     private readonly TlsReportSettings _settings;
     private readonly TlsResultsFlusher _flusher;
     private readonly TlsResultsStore _results;
     private readonly SentTlsReportsStore _sent;
     private readonly IDnsResolver _dns;
-    private readonly TlsReportHttpPoster _poster;
-    private readonly OutboundQueueWriter _outbound;
+    private readonly TlsReportRuaSender _ruaSender;
     private readonly TimeProvider _time;
     private readonly ILogger<TlsReportSender> _logger;
-    private readonly IReadOnlyList<DkimSigner> _signers;
 
-    /// <summary>Wires the sender; DKIM keys are loaded here.</summary>
+    /// <summary>Wires the sender.</summary>
     public TlsReportSender(
         TlsReportSettings settings,
         TlsResultsFlusher flusher,
         TlsResultsStore results,
         SentTlsReportsStore sent,
         IDnsResolver dns,
-        TlsReportHttpPoster poster,
-        OutboundQueueWriter outbound,
+        TlsReportRuaSender ruaSender,
         TimeProvider time,
         ILogger<TlsReportSender> logger)
     {
@@ -59,11 +54,9 @@ public sealed class TlsReportSender : IDisposable
         _results = results;
         _sent = sent;
         _dns = dns;
-        _poster = poster;
-        _outbound = outbound;
+        _ruaSender = ruaSender;
         _time = time;
         _logger = logger;
-        _signers = settings.Sign.Select(DkimSignerFactory.Create).ToList();
     }
 
     /// <summary>One timer tick.</summary>
@@ -129,9 +122,6 @@ public sealed class TlsReportSender : IDisposable
 
         return run.ToResult();
     }
-
-    /// <inheritdoc />
-    public void Dispose() => _poster.Dispose();
 
     private async Task<TlsReportPeriodMarker> PlanAsync(
         TlsReportPeriod period, Dictionary<TlsSessionKey, long> sessions, DateTimeOffset now, CancellationToken cancellationToken)
@@ -222,7 +212,10 @@ public sealed class TlsReportSender : IDisposable
         var rows = new List<TlsReportDelivery>();
         foreach (var rua in record.ReportingUris.DistinctBy(u => u.OriginalString))
         {
-            rows.Add(await SendToRuaAsync(period, plan, rua, report, gzip, fileName, now, run, cancellationToken).ConfigureAwait(false));
+            var result = await _ruaSender.SendAsync(period, plan, rua, report, gzip, fileName, now, cancellationToken).ConfigureAwait(false);
+            rows.Add(result.Row);
+            run.Sent += result.Attempt == TlsReportRuaAttempt.Sent ? 1 : 0;
+            run.Failed += result.Attempt == TlsReportRuaAttempt.Failed ? 1 : 0;
         }
 
         if (rows.All(r => r.IsFinal))
@@ -237,171 +230,6 @@ public sealed class TlsReportSender : IDisposable
         }
 
         await _sent.TryUpdateAsync(plan, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<TlsReportDelivery> SendToRuaAsync(
-        TlsReportPeriod period, TlsReportPlan plan, Uri rua, Reporting.TlsRpt.TlsRptReport report, byte[] gzip, string fileName,
-        DateTimeOffset now, RunCounts run, CancellationToken cancellationToken)
-    {
-        var domain = plan.RowKey;
-        var ruaText = rua.OriginalString;
-        var isMail = rua.Scheme == Uri.UriSchemeMailto;
-        var recipient = isMail ? Uri.UnescapeDataString(ruaText[7..].Split('?')[0]) : null;
-        byte[]? mail = recipient is null
-            ? null
-            : TlsReportMail.ToBytes(TlsReportMail.Create(_settings, _signers, report, domain, recipient, gzip, fileName, now));
-        var size = mail?.LongLength ?? gzip.LongLength;
-
-        var rowKey = SentTlsReportsStore.DeliveryRow(domain, ruaText);
-        var row = await _sent.DeliveryAsync(period.Key, rowKey, cancellationToken).ConfigureAwait(false);
-        TlsReportRuaHealth? health = null;
-        if (row is null)
-        {
-            row = new TlsReportDelivery
-            {
-                PartitionKey = SentTlsReportsStore.DeliveryPartition(period.Key),
-                RowKey = rowKey,
-                Domain = domain,
-                Rua = ruaText,
-                ReportId = plan.ReportId,
-                State = "sending",
-                Attempts = 1,
-                FirstAttempt = now,
-                NextAttempt = now,
-                LeaseUntil = now + TlsReportDefaults.ClaimLease,
-                Size = size,
-            };
-
-            health = await _sent.HealthAsync(ruaText, cancellationToken).ConfigureAwait(false);
-            if (health.SuppressedUntil > now)
-            {
-                row.State = "suppressed";
-                row.LastError = $"rua suppressed until {health.SuppressedUntil:u} after {health.FailedPeriods} failed periods";
-            }
-            else if (size > _settings.MaxSize)
-            {
-                row.State = "too-large";
-                row.LastError = $"{size} bytes > MaxSize {_settings.MaxSize}";
-                TlsReportLog.TooLarge(_logger, plan.ReportId, domain, size, _settings.MaxSize, ruaText);
-            }
-
-            if (!await _sent.TryAddAsync(row, cancellationToken).ConfigureAwait(false))
-            {
-                // Another instance claimed it first: theirs to send.
-                return await _sent.DeliveryAsync(period.Key, rowKey, cancellationToken).ConfigureAwait(false) ?? row;
-            }
-
-            if (row.IsFinal)
-            {
-                return row;
-            }
-        }
-        else if (row.IsFinal
-                 || (row.State == "sending" && row.LeaseUntil > now)
-                 || (row.State == "retry" && row.NextAttempt > now))
-        {
-            return row;
-        }
-        else
-        {
-            // A due retry, or a claim whose instance died half-way: take it over (ETag-checked).
-            if (now >= row.FirstAttempt + TlsReportDefaults.RetryWindow)
-            {
-                await GiveUpAsync(row, now, cancellationToken).ConfigureAwait(false);
-                return row;
-            }
-
-            row.State = "sending";
-            row.Attempts++;
-            row.LeaseUntil = now + TlsReportDefaults.ClaimLease;
-            if (!await _sent.TryUpdateEntityAsync(row, cancellationToken).ConfigureAwait(false))
-            {
-                return await _sent.DeliveryAsync(period.Key, rowKey, cancellationToken).ConfigureAwait(false) ?? row;
-            }
-        }
-
-        string? error;
-        if (mail is not null)
-        {
-            // Our own outbound queue; the message says TLS-Required: No, so the delivery neither enforces
-            // policies for it (RFC 8460 §3) nor counts its sessions (no report loops).
-            var id = $"tlsrpt-{period.Key}-{SentTlsReportsStore.Hash(domain + "!" + ruaText)}-{row.Attempts}";
-            try
-            {
-                await _outbound.EnqueueNewAsync(id, _settings.FromAddress, [recipient!], mail, now, cancellationToken).ConfigureAwait(false);
-                error = null;
-            }
-            catch (RequestFailedException e)
-            {
-                error = "queue: " + e.Message;
-            }
-        }
-        else
-        {
-            error = await _poster.PostAsync(rua, gzip, cancellationToken).ConfigureAwait(false);
-        }
-
-        var after = _time.GetUtcNow();
-        if (error is null)
-        {
-            row.State = "sent";
-            row.SentAt = after;
-            row.LastError = null;
-            run.Sent++;
-            TlsReportLog.Sent(_logger, plan.ReportId, domain, ruaText, size);
-            await _sent.TryUpdateEntityAsync(row, cancellationToken).ConfigureAwait(false);
-            // The health read at the claim is fresh enough; a retry reads it again.
-            health ??= await _sent.HealthAsync(ruaText, cancellationToken).ConfigureAwait(false);
-            if (health.FailedPeriods > 0 || health.SuppressedUntil is not null)
-            {
-                health.FailedPeriods = 0;
-                health.SuppressedUntil = null;
-                await _sent.UpsertHealthAsync(health, cancellationToken).ConfigureAwait(false);
-            }
-
-            return row;
-        }
-
-        run.Failed++;
-        row.LastError = error;
-        TlsReportLog.SendFailed(_logger, plan.ReportId, domain, ruaText, row.Attempts, error);
-
-        // RFC 8460 §5.5: retry for up to 24 hours, with exponential back-off.
-        var delay = TimeSpan.FromTicks(Math.Min(
-            TlsReportDefaults.MaxRetryDelay.Ticks,
-            TlsReportDefaults.FirstRetryDelay.Ticks * (1L << Math.Min(row.Attempts - 1, 20))));
-        if (after + delay >= row.FirstAttempt + TlsReportDefaults.RetryWindow)
-        {
-            await GiveUpAsync(row, after, cancellationToken).ConfigureAwait(false);
-            return row;
-        }
-
-        row.State = "retry";
-        row.NextAttempt = after + delay;
-        await _sent.TryUpdateEntityAsync(row, cancellationToken).ConfigureAwait(false);
-        return row;
-    }
-
-    private async Task GiveUpAsync(TlsReportDelivery row, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        row.State = "gave-up";
-        if (!await _sent.TryUpdateEntityAsync(row, cancellationToken).ConfigureAwait(false))
-        {
-            return;
-        }
-
-        TlsReportLog.GaveUp(_logger, row.ReportId, row.Domain, row.Rua, row.Attempts);
-        var health = await _sent.HealthAsync(row.Rua, cancellationToken).ConfigureAwait(false);
-        health.FailedPeriods++;
-        if (health.FailedPeriods >= TlsReportDefaults.FailedPeriodsBeforeSuppression)
-        {
-            // An endpoint that never accepts: stop sending for a while (RFC 8460 §7: rua endpoints can be
-            // unwilling; real reporters got listed for mailing dead addresses).
-            health.SuppressedUntil = now + TlsReportDefaults.Suppression;
-            TlsReportLog.Suppressed(_logger, row.Rua, health.FailedPeriods, health.SuppressedUntil.Value);
-        }
-
-        await _sent.UpsertHealthAsync(health, cancellationToken).ConfigureAwait(false);
     }
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;

@@ -17,6 +17,7 @@ public static class TlsReportingServiceCollectionExtensions
         services.AddSingleton<TlsResultsFlusher>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<TlsResultsFlusher>());
         services.AddSingleton<TlsReportHttpPoster>();
+        services.AddSingleton<TlsReportRuaSender>();
         services.AddSingleton<TlsReportSender>();
         return services;
     }
