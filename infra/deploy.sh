@@ -121,7 +121,7 @@ egress_ip="$(output EGRESS_IP)"
 egress_ip_name="$(output EGRESS_IP_NAME)"
 mta_hostname="$(output MTA_HOSTNAME)"
 
-# ---- 4. DKIM keys (Key Vault secrets behind the Signature__<name>__PrivateKey references) ----
+# ---- 4. DKIM keys (Key Vault secrets behind the Report__Dkim__<name>__PrivateKey references) ----
 # Prints the DKIM TXT value (v=DKIM1; k=...; p=...) of a PEM private key.
 dkim_record() {
   local key="$1" algorithm="$2"

@@ -48,7 +48,10 @@ public static class MtaCoreServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(), settings.Outbound.ConnectionIdleTime, settings.Outbound.MaxMessagesPerConnection));
         services.AddSingleton<SmtpSender>();
         services.AddSingleton<TlsSessionCounter>();
-        services.AddSingleton<ITlsSessionRecorder>(sp => sp.GetRequiredService<TlsSessionCounter>());
+        services.AddSingleton<ITlsSessionRecorder>(sp => settings.Report.Send == TlsReportFrequency.Never
+            ? NullTlsSessionRecorder.Instance
+            : sp.GetRequiredService<TlsSessionCounter>());
+        services.AddTlsReporting(settings.Report);
         services.AddSingleton<DomainDeliverer>();
         services.AddSingleton<OutboundDeliveryHandler>();
         services.AddSingleton<StorageInitializer>();

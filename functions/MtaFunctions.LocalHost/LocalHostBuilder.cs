@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MtaFunctions.Core;
 using MtaFunctions.Core.Policy.MtaSts;
+using MtaFunctions.Core.Reporting;
 
 namespace MtaFunctions.LocalHost;
 
@@ -39,6 +40,8 @@ public static class LocalHostBuilder
                 services.AddHostedService<TimerService>();
                 services.AddSingleton(new TimerSchedule(
                     "RefreshStsPolicies", MtaStsRefreshHandler.Schedule, (sp, ct) => sp.GetRequiredService<MtaStsRefreshHandler>().RunAsync(ct)));
+                services.AddSingleton(new TimerSchedule(
+                    "SendTlsReports", TlsReportDefaults.Schedule, (sp, ct) => sp.GetRequiredService<TlsReportSender>().RunAsync(ct)));
             })
             .ConfigureLocalHttp();
         return builder.Build();

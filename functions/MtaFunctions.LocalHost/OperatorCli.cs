@@ -20,6 +20,7 @@ public static class OperatorCli
     [
         StsCommands.Purge,
         DaneCommands.Check,
+        TlsRptCommands.Pending,
     ];
 
     /// <summary>Dispatches <paramref name="args"/> to the command whose words they start with.</summary>

@@ -95,16 +95,16 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Report__Tls__Inbound__MaxMessageSize: '10485760'
       Report__Tls__Inbound__FailureRateWarning: '10'
     },
-    // Signature:<name> (Stalwart signature.<id>.*): the private key is a Key Vault reference.
+    // Report:Dkim:<name> (Stalwart signature.<id>.*): the private key is a Key Vault reference.
     reduce(
       i.dkimSignatures,
       {},
       (all, s) =>
         union(all, {
-          'Signature__${s.name}__Domain': s.domain
-          'Signature__${s.name}__Selector': s.selector
-          'Signature__${s.name}__Algorithm': s.algorithm
-          'Signature__${s.name}__PrivateKey': '@Microsoft.KeyVault(SecretUri=${i.keyVaultUri}secrets/${s.secretName}/)'
+          'Report__Dkim__${s.name}__Domain': s.domain
+          'Report__Dkim__${s.name}__Selector': s.selector
+          'Report__Dkim__${s.name}__Algorithm': s.algorithm
+          'Report__Dkim__${s.name}__PrivateKey': '@Microsoft.KeyVault(SecretUri=${i.keyVaultUri}secrets/${s.secretName}/)'
         })
     )
   )

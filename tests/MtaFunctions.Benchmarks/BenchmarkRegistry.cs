@@ -7,5 +7,6 @@ public static class BenchmarkRegistry
     {
         ["mta-sts"] = MtaStsBenchmark.RunAsync,
         ["delivery"] = DeliveryThroughputBenchmark.RunAsync,
+        ["tlsrpt"] = TlsReportBenchmark.RunAsync,
     };
 }

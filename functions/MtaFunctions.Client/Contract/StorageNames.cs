@@ -23,6 +23,11 @@ public static class StorageNames
 
     /// <summary>Blob container keeping every received TLS report exactly as it arrived (decompressed), for audit.</summary>
     public const string ReceivedTlsReportContainer = "tlsrpt-received";
+    /// <summary>TLS session counts for outgoing TLS reports (partition = UTC hour, row = instance + flush).</summary>
+    public const string TlsResultsTable = "TlsResults";
+
+    /// <summary>Outgoing TLS report plans and per-rua send state (once per domain, period and rua).</summary>
+    public const string SentTlsReportsTable = "SentTlsReports";
 
     /// <summary>The app setting / environment variable holding the storage connection string.</summary>
     public const string ConnectionSetting = "AzureWebJobsStorage";

@@ -79,6 +79,9 @@ public sealed record MtaSettings
     public required OutboundSettings Outbound { get; init; }
     public required DnsSettings Dns { get; init; }
 
+    /// <summary>Outgoing TLS reports (RFC 8460); read by the recorder, the flusher and the report sender.</summary>
+    public required TlsReportSettings Report { get; init; }
+
     /// <summary>Inbound TLS-RPT reports (<c>Report:Tls:Inbound:*</c>).</summary>
     public TlsRptInboundSettings TlsRptInbound { get; init; } = TlsRptInboundSettings.Default;
 }

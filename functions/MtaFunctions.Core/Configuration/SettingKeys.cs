@@ -39,4 +39,15 @@ public static class SettingKeys
     public const string DnsDnssecProbeName = "Dns:DnssecProbeName";
     public const string DnsDnssec = "Dns:Dnssec";
     public const string DnsTrustAnchors = "Dns:TrustAnchors";
+    public const string ReportSubmitter = "Report:Submitter";
+    public const string TlsReportFromName = "Report:Tls:Aggregate:FromName";
+    public const string TlsReportFromAddress = "Report:Tls:Aggregate:FromAddress";
+    public const string TlsReportOrgName = "Report:Tls:Aggregate:OrgName";
+    public const string TlsReportContactInfo = "Report:Tls:Aggregate:ContactInfo";
+    public const string TlsReportSend = "Report:Tls:Aggregate:Send";
+    public const string TlsReportMaxSize = "Report:Tls:Aggregate:MaxSize";
+    public const string TlsReportSign = "Report:Tls:Aggregate:Sign";
+
+    /// <summary>Prefix of DKIM signature definitions: <c>Report:Dkim:&lt;name&gt;:&lt;Domain|Selector|Algorithm|PrivateKey|PrivateKeyFile&gt;</c>.</summary>
+    public const string DkimSignatures = "Report:Dkim";
 }

@@ -40,5 +40,14 @@ public static class SettingsCatalog
         new(SettingKeys.TlsRptInboundMaxMessageSize, "10485760", "largest mailed TLS report message (RFC 5322, whole) in bytes"),
         new(SettingKeys.TlsRptInboundFailureRateWarning, "10", "percent of failed sessions in a UTC day above which a domain gets a warning (log + metric)"),
         new(SettingKeys.LocalHostHttpPort, "7071", "LocalHost only: loopback port of its HTTP routes (the Function App's /api/tlsrpt...); 0 = any free port"),
+        new(SettingKeys.ReportSubmitter, "", "TLS-Report-Submitter of outgoing TLS reports; must equal the domain of ContactInfo (default: Queue:Outbound:Hostname)"),
+        new(SettingKeys.TlsReportFromName, "Report Subsystem", "display name in the From header of mailed TLS reports"),
+        new(SettingKeys.TlsReportFromAddress, "", "address in the From header of mailed TLS reports (default: noreply-tls@<Report:Submitter>)"),
+        new(SettingKeys.TlsReportOrgName, "", "organization-name of outgoing TLS reports (default: Report:Submitter)"),
+        new(SettingKeys.TlsReportContactInfo, "", "contact-info of outgoing TLS reports, an address or URI in the submitter's domain (default: FromAddress)"),
+        new(SettingKeys.TlsReportSend, "never", "TLS report period: hourly | daily | weekly | never (never records and sends nothing)"),
+        new(SettingKeys.TlsReportMaxSize, "26214400", "largest gzip'd TLS report sent, in bytes; larger ones are logged and not sent"),
+        new(SettingKeys.TlsReportSign, "", "comma-separated DKIM signature names (Report:Dkim:<name>) signing mailed TLS reports; required unless Send = never"),
+        new($"{SettingKeys.DkimSignatures}:<name>:<field>", "", "a DKIM signature, <field> one of Domain, Selector, Algorithm, PrivateKey, PrivateKeyFile: d= domain, selector, rsa-sha256 | ed25519-sha256 (default rsa-sha256), PEM key text (Key Vault reference in Azure) or PEM file"),
     ];
 }

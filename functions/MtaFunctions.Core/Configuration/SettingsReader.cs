@@ -32,11 +32,12 @@ public static class SettingsReader
         }
 
         var schedule = DurationList(config, SettingKeys.RetrySchedule, Default(SettingKeys.RetrySchedule));
+        var hostname = Text(config, SettingKeys.Hostname) is { } host ? HostName(SettingKeys.Hostname, host) : System.Net.Dns.GetHostName();
         return new MtaSettings
         {
             Outbound = new OutboundSettings
             {
-                Hostname = Text(config, SettingKeys.Hostname) is { } host ? HostName(SettingKeys.Hostname, host) : System.Net.Dns.GetHostName(),
+                Hostname = hostname,
                 Tls = tls,
                 Rules = Rules(config, tls),
                 RetrySchedule = schedule,
@@ -68,6 +69,7 @@ public static class SettingsReader
                 DnssecProbeName = ProbeName(SettingKeys.DnsDnssecProbeName, Text(config, SettingKeys.DnsDnssecProbeName) ?? Default(SettingKeys.DnsDnssecProbeName)),
             },
             TlsRptInbound = TlsRptInboundSettings.Read(config),
+            Report = TlsReportSettingsReader.Read(config, hostname),
         };
     }
 

@@ -8,7 +8,7 @@ namespace MtaFunctions.Core.Storage;
 /// </summary>
 public sealed class StorageInitializer(
     OutboundQueueWriter writer, DeliveryStore deliveries, PoisonQueue poison, StsPolicyStore stsPolicies,
-    ReceivedTlsReportStore receivedTlsReports)
+    ReceivedTlsReportStore receivedTlsReports, TlsResultsStore tlsResults, SentTlsReportsStore sentTlsReports)
 {
     /// <summary>Creates everything missing.</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
@@ -18,5 +18,7 @@ public sealed class StorageInitializer(
         await poison.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         await stsPolicies.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         await receivedTlsReports.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        await tlsResults.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        await sentTlsReports.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -8,7 +8,7 @@ namespace MtaFunctions.Tests.Infra;
 /// <summary>
 /// Every setting the code reads (<see cref="SettingsCatalog.All"/>) is set by the Bicep app settings,
 /// listed in <c>local.settings.json.example</c> and documented in README, so the four never drift.
-/// A key with a <c>&lt;placeholder&gt;</c> segment (e.g. <c>Signature:&lt;name&gt;:Domain</c>) is matched by
+/// A key with a <c>&lt;placeholder&gt;</c> segment (e.g. <c>Report:Dkim:&lt;name&gt;:Domain</c>) is matched by
 /// any concrete or interpolated name in that place.
 /// </summary>
 public sealed partial class SettingsDriftTests
@@ -84,15 +84,15 @@ public sealed partial class SettingsDriftTests
     [Theory]
     [InlineData("Queue__Outbound__Tls__Dane", "Queue:Outbound:Tls:Dane", true)]
     [InlineData("Queue__Outbound__Tls__DaneX", "Queue:Outbound:Tls:Dane", false)]
-    [InlineData("Signature__*__Domain", "Signature:<name>:Domain", true)]
-    [InlineData("Signature__rsa__Domain", "Signature:<name>:Domain", true)]
-    [InlineData("Signature____Domain", "Signature:<name>:Domain", false)]
+    [InlineData("Report__Dkim__*__Domain", "Report:Dkim:<name>:Domain", true)]
+    [InlineData("Report__Dkim__rsa__Domain", "Report:Dkim:<name>:Domain", true)]
+    [InlineData("Report__Dkim____Domain", "Report:Dkim:<name>:Domain", false)]
     public void EnvironmentNamePattern_Placeholders_MatchAnyName(string settingName, string key, bool matches) =>
         Assert.Equal(matches, EnvironmentNamePattern(key).IsMatch(settingName));
 
     private static SettingDefinition Definition(string key) => SettingsCatalog.All.Single(s => s.Key == key);
 
-    // "Signature:<name>:Domain" -> ^Signature__.+__Domain$ ; Bicep's 'Signature__${s.name}__Domain' reads as Signature__*__Domain.
+    // "Report:Dkim:<name>:Domain" -> ^Report__Dkim__.+__Domain$ ; Bicep's 'Report__Dkim__${s.name}__Domain' reads as Report__Dkim__*__Domain.
     private static Regex EnvironmentNamePattern(string key)
     {
         var name = key.Replace(":", "__", StringComparison.Ordinal);

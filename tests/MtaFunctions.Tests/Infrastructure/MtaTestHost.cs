@@ -46,7 +46,12 @@ public sealed class MtaTestHost : IAsyncDisposable
     public QueueClient PoisonQueue => Storage.Queues.GetQueueClient(StorageNames.OutboundPoisonQueue);
 
     /// <summary>Builds a host; <paramref name="settings"/> override the test defaults.</summary>
-    public static async Task<MtaTestHost> StartAsync(AzuriteFixture storage, params (string Key, string Value)[] settings)
+    public static Task<MtaTestHost> StartAsync(AzuriteFixture storage, params (string Key, string Value)[] settings) =>
+        StartAsync(storage, null, settings);
+
+    /// <summary>Builds a host; <paramref name="configureServices"/> runs before AddMtaCore (e.g. a FakeTimeProvider).</summary>
+    public static async Task<MtaTestHost> StartAsync(
+        AzuriteFixture storage, Action<IServiceCollection>? configureServices, params (string Key, string Value)[] settings)
     {
         var dns = new TestDnsServer();
         var ca = new TestCertificateAuthority();
@@ -70,14 +75,24 @@ public sealed class MtaTestHost : IAsyncDisposable
         }
 
         var config = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
-        var services = new ServiceCollection()
-            .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))
-            .AddMtaCore(config)
-            .BuildServiceProvider();
-        var host = new MtaTestHost(storage, dns, ca, port, services);
+        var services = BuildServices(config, configureServices);
+        var host = new MtaTestHost(storage, dns, ca, port, services) { Configuration = config };
         await services.GetRequiredService<StorageInitializer>().EnsureCreatedAsync(CancellationToken.None);
         await host.ClearQueuesAsync();
         return host;
+    }
+
+    /// <summary>The configuration the host was built with.</summary>
+    public IConfiguration Configuration { get; private init; } = null!;
+
+    /// <summary>Another engine instance (as a second Function App instance would be) on the same storage, DNS and settings.</summary>
+    public ServiceProvider NewInstance(Action<IServiceCollection>? configureServices = null) => BuildServices(Configuration, configureServices);
+
+    private static ServiceProvider BuildServices(IConfiguration config, Action<IServiceCollection>? configureServices)
+    {
+        var collection = new ServiceCollection().AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        configureServices?.Invoke(collection);
+        return collection.AddMtaCore(config).BuildServiceProvider();
     }
 
     /// <summary>Starts an SMTP server on <paramref name="ip"/> (STARTTLS when given a certificate).</summary>

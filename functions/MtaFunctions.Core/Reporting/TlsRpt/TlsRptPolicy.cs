@@ -12,4 +12,32 @@ public sealed record TlsRptPolicy(TlsRptPolicyType Type, string Domain, IReadOnl
 
     /// <summary>A grouping key: same type, domain, strings and patterns are the same policy in a report.</summary>
     public string Key => $"{Type.ToWire()}|{Domain}|{string.Join('\n', Strings)}|{string.Join(',', MxHostPatterns)}";
+
+    /// <summary>Value equality, lists compared element by element (so equal policies count as one group).</summary>
+    public bool Equals(TlsRptPolicy? other) =>
+        other is not null
+        && Type == other.Type
+        && string.Equals(Domain, other.Domain, StringComparison.Ordinal)
+        && Strings.SequenceEqual(other.Strings, StringComparer.Ordinal)
+        && MxHostPatterns.SequenceEqual(other.MxHostPatterns, StringComparer.Ordinal);
+
+    /// <inheritdoc />
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(Type);
+        hash.Add(Domain, StringComparer.Ordinal);
+        foreach (var s in Strings)
+        {
+            hash.Add(s, StringComparer.Ordinal);
+        }
+
+        hash.Add(Strings.Count);
+        foreach (var m in MxHostPatterns)
+        {
+            hash.Add(m, StringComparer.Ordinal);
+        }
+
+        return hash.ToHashCode();
+    }
 }

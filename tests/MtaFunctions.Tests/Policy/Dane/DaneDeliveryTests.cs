@@ -45,6 +45,12 @@ public sealed class DaneDeliveryTests(DnssecLab lab)
             ["Queue:Outbound:Timeout:Connect"] = "5s",
             ["Queue:Outbound:Timeout:Command"] = "15s",
         };
+        foreach (var (key, value) in Reporting.TestDkimKeys.Settings("rsa"))
+        {
+            values[key] = value;
+        }
+
+        values["Report:Tls:Aggregate:Send"] = "daily";
         foreach (var (key, value) in settings ?? [])
         {
             values[key] = value;

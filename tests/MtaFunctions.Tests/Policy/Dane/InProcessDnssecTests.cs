@@ -44,7 +44,8 @@ public sealed class InProcessDnssecTests(DnssecLab lab)
             ["Queue:Outbound:Tls:ExtraRootCas"] = lab.Pki.PemFile,
             ["Queue:Outbound:AllowPrivateDestinations"] = "true",
             ["Queue:Outbound:Hostname"] = "sender.example.test",
-        }).Build();
+            ["Report:Tls:Aggregate:Send"] = "daily",
+        }).AddInMemoryCollection(Reporting.TestDkimKeys.Settings("rsa").Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build();
         await using var services = new ServiceCollection().AddLogging().AddMtaCore(config).BuildServiceProvider();
         Assert.IsType<InProcessDnssecResolver>(services.GetRequiredService<IDnsResolver>());
         var message = new MimeMessage();

@@ -46,6 +46,12 @@ public sealed class StsWorld : IAsyncDisposable
             ["Queue:Outbound:Timeout:Connect"] = "5s",
             ["Dns:Timeout"] = "2s",
         };
+        foreach (var (key, value) in Reporting.TestDkimKeys.Settings("rsa"))
+        {
+            values[key] = value;
+        }
+
+        values["Report:Tls:Aggregate:Send"] = "daily";
         foreach (var (key, value) in settings)
         {
             values[key] = value;

@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using MtaFunctions.Core.Delivery;
+using MtaFunctions.Core.Dns;
+using MtaFunctions.Core.Policy;
+using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.TlsRpt;
+using MtaFunctions.LocalHost;
+using MtaFunctions.Tests.Infrastructure;
+
+namespace MtaFunctions.Tests.Reporting;
+
+/// <summary>The doors of outgoing reports: the timer function, the operator command, the https guard.</summary>
+public sealed class TlsReportDoorsTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>
+{
+    private static readonly DateTimeOffset Friday = new(2026, 11, 27, 10, 0, 0, TimeSpan.Zero);
+
+    private static TlsSessionResult Session(string domain, TlsRptResultType? failure = null) =>
+        new(TlsRptPolicy.NoPolicy(domain), $"mx.{domain}", "192.0.2.1", "198.51.100.7", failure);
+
+    [Fact]
+    public async Task SendTlsReports_TimerTick_RunsTheSender()
+    {
+        await ReportingTables.ResetAsync(storage);
+        var time = new FakeTimeProvider(Friday);
+        await using var host = await MtaTestHost.StartAsync(
+            storage, s => s.AddSingleton<TimeProvider>(time), [.. TestDkimKeys.Settings(), ("Report:Tls:Aggregate:Send", "daily")]);
+        host.Dns.Txt("_smtp._tls.example.com", "v=TLSRPTv1; rua=mailto:tlsrpt@reports.test");
+        host.Services.GetRequiredService<ITlsSessionRecorder>().Record(Session("example.com"));
+        time.SetUtcNow(new DateTimeOffset(2026, 11, 28, 4, 11, 0, TimeSpan.Zero));
+
+        await new SendTlsReports(host.Services.GetRequiredService<TlsReportSender>()).Run(new TimerInfo(), CancellationToken.None);
+        Assert.Equal(1, (await host.OutboundQueue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+    }
+
+    [Fact]
+    public void Schedule_LocalHostAndFunctionApp_Same()
+    {
+        var attribute = typeof(SendTlsReports).GetMethod(nameof(SendTlsReports.Run))!.GetParameters()[0]
+            .GetCustomAttributes(typeof(TimerTriggerAttribute), false).Cast<TimerTriggerAttribute>().Single();
+        Assert.Equal(TlsReportDefaults.Schedule, attribute.Schedule);
+
+        using var host = LocalHostBuilder.Build([], Path.GetTempPath(), c => c.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+            ["Queue:Outbound:Hostname"] = "mta.sender.test",
+        }));
+        var schedule = Assert.Single(host.Services.GetServices<TimerSchedule>(), s => s.Name == nameof(SendTlsReports));
+        Assert.Equal(TlsReportDefaults.Schedule, schedule.Cron);
+    }
+    [Fact]
+    public async Task TlsRptPending_CountsAndReports_Listed()
+    {
+        await ReportingTables.ResetAsync(storage);
+        var time = new FakeTimeProvider(Friday);
+        await using var host = await MtaTestHost.StartAsync(
+            storage, s => s.AddSingleton<TimeProvider>(time), [.. TestDkimKeys.Settings(), ("Report:Tls:Aggregate:Send", "daily")]);
+        host.Dns.Txt("_smtp._tls.example.com", "v=TLSRPTv1; rua=mailto:tlsrpt@reports.test");
+        var recorder = host.Services.GetRequiredService<ITlsSessionRecorder>();
+        recorder.Record(Session("example.com"));
+        time.SetUtcNow(new DateTimeOffset(2026, 11, 28, 4, 11, 0, TimeSpan.Zero));
+        await host.Services.GetRequiredService<TlsReportSender>().RunAsync(CancellationToken.None);
+
+        // Sessions of the current period: two to example.net, one failed; flushed as the running app does.
+        recorder.Record(Session("example.net"));
+        recorder.Record(Session("example.net", TlsRptResultType.CertificateExpired));
+        await host.Services.GetRequiredService<TlsResultsFlusher>().FlushAsync(CancellationToken.None);
+
+        Assert.Contains(TlsRptCommands.Pending, OperatorCli.Commands);
+        var output = new StringWriter();
+        Assert.Equal(0, await TlsRptCommands.Pending.RunAsync(host.Services, [], output));
+        var text = output.ToString();
+        Assert.Contains("Current period d20261128", text, StringComparison.Ordinal);
+        Assert.Matches(@"example\.net\s+1 successful\s+1 failed", text);
+        Assert.Matches(@"d20261127 example\.com\s+done", text);
+        Assert.Contains("mailto:tlsrpt@reports.test sent attempts 1", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TlsRptPending_SendNever_SaysReportsAreOff()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        var output = new StringWriter();
+        Assert.Equal(0, await TlsRptCommands.Pending.RunAsync(host.Services, [], output));
+        Assert.Contains("TLS reports are off", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PostAsync_RuaResolvingToLoopback_RefusedByTheGuard()
+    {
+        using var dns = new TestDnsServer();
+        dns.A("rua.evil.test", "127.0.0.1");
+        var resolver = new DnsClientResolver(new Core.Configuration.DnsSettings { Servers = [dns.EndPoint], Timeout = TimeSpan.FromSeconds(2) });
+        using var poster = new TlsReportHttpPoster(resolver, new DestinationGuard(allowPrivate: false), new TrustedRoots(null));
+        var error = await poster.PostAsync(new Uri("https://rua.evil.test:1/v1"), [1, 2, 3], CancellationToken.None);
+        Assert.StartsWith("rua host rua.evil.test: refused, 127.0.0.1 is not a public address", error, StringComparison.Ordinal);
+        var literal = await poster.PostAsync(new Uri("https://169.254.169.254/v1"), [1], CancellationToken.None);
+        Assert.StartsWith("rua host 169.254.169.254: refused, 169.254.169.254 is not a public address", literal, StringComparison.Ordinal);
+    }
+}
