@@ -24,6 +24,7 @@ public sealed class TlsReportHttpPoster : IDisposable
     public TlsReportHttpPoster(IDnsResolver dns, DestinationGuard guard, TrustedRoots roots)
     {
         ArgumentNullException.ThrowIfNull(roots);
+        var connector = new GuardedConnector(dns, guard);
         var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -32,45 +33,14 @@ public sealed class TlsReportHttpPoster : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
             ConnectCallback = async (context, cancellationToken) =>
             {
-                var host = context.DnsEndPoint.Host;
-                IReadOnlyList<IPAddress> addresses;
-                if (IPAddress.TryParse(host, out var literal))
+                try
                 {
-                    addresses = [literal];
+                    return await connector.ConnectAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, cancellationToken).ConfigureAwait(false);
                 }
-                else
+                catch (HttpRequestException e)
                 {
-                    var answer = await dns.QueryAddressesAsync(host, cancellationToken).ConfigureAwait(false);
-                    addresses = answer.Records;
-                    if (addresses.Count == 0)
-                    {
-                        throw new HttpRequestException($"rua host {host}: no address ({answer.Status} {answer.Error})");
-                    }
+                    throw new HttpRequestException($"rua host {context.DnsEndPoint.Host}: {e.Message}", e);
                 }
-
-                var allowed = addresses.Where(guard.IsAllowed).ToList();
-                if (allowed.Count == 0)
-                {
-                    throw new HttpRequestException($"rua host {host}: refused, {string.Join(", ", addresses)} is not a public address");
-                }
-
-                Exception? last = null;
-                foreach (var address in allowed)
-                {
-                    var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                    try
-                    {
-                        await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), cancellationToken).ConfigureAwait(false);
-                        return new NetworkStream(socket, ownsSocket: true);
-                    }
-                    catch (SocketException e)
-                    {
-                        socket.Dispose();
-                        last = e;
-                    }
-                }
-
-                throw new HttpRequestException($"rua host {host}: connection failed ({last?.Message})", last);
             },
             SslOptions = new SslClientAuthenticationOptions
             {

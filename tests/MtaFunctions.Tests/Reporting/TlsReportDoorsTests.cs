@@ -95,8 +95,8 @@ public sealed class TlsReportDoorsTests(AzuriteFixture storage) : IClassFixture<
         var resolver = new DnsClientResolver(new Core.Configuration.DnsSettings { Servers = [dns.EndPoint], Timeout = TimeSpan.FromSeconds(2) });
         using var poster = new TlsReportHttpPoster(resolver, new DestinationGuard(allowPrivate: false), new TrustedRoots(null));
         var error = await poster.PostAsync(new Uri("https://rua.evil.test:1/v1"), [1, 2, 3], CancellationToken.None);
-        Assert.StartsWith("rua host rua.evil.test: refused, 127.0.0.1 is not a public address", error, StringComparison.Ordinal);
+        Assert.StartsWith("rua host rua.evil.test: rua.evil.test resolves only to non-public addresses (127.0.0.1); refused", error, StringComparison.Ordinal);
         var literal = await poster.PostAsync(new Uri("https://169.254.169.254/v1"), [1], CancellationToken.None);
-        Assert.StartsWith("rua host 169.254.169.254: refused, 169.254.169.254 is not a public address", literal, StringComparison.Ordinal);
+        Assert.StartsWith("rua host 169.254.169.254: 169.254.169.254 resolves only to non-public addresses (169.254.169.254); refused", literal, StringComparison.Ordinal);
     }
 }

@@ -21,6 +21,8 @@ namespace MtaFunctions.Core.Policy.MtaSts;
 /// </remarks>
 public sealed class MtaStsFetcher(IDnsResolver dns, DestinationGuard guard, TrustedRoots roots, MtaStsFetchOptions options)
 {
+    private readonly GuardedConnector _connector = new(dns, guard);
+
     /// <summary>RFC 8461 §3.3: a body-size limit, suggested 64 KB.</summary>
     public const int MaxPolicyBytes = 64 * 1024;
 
@@ -42,7 +44,7 @@ public sealed class MtaStsFetcher(IDnsResolver dns, DestinationGuard guard, Trus
             UseProxy = false,
             AutomaticDecompression = DecompressionMethods.None,
             ConnectTimeout = options.Timeout,
-            ConnectCallback = (context, ct) => ConnectAsync(context.DnsEndPoint.Host, ct),
+            ConnectCallback = (context, ct) => _connector.ConnectAsync(context.DnsEndPoint.Host, options.Port, ct),
             SslOptions = new SslClientAuthenticationOptions
             {
                 // RFC 8461 §7.1: SNI is the policy host (the request host, set by the handler); TLS 1.2 or later.
@@ -150,44 +152,6 @@ public sealed class MtaStsFetcher(IDnsResolver dns, DestinationGuard guard, Trus
         return refusal is null
             ? CertificateVerdict.Trusted()
             : CertificateVerdict.Refused(TlsRptResultType.StsWebPkiInvalid, $"{refusal.Failure?.ToWire()}: {refusal.Reason}");
-    }
-
-    private async ValueTask<Stream> ConnectAsync(string host, CancellationToken cancellationToken)
-    {
-        var addresses = await dns.QueryAddressesAsync(host, cancellationToken).ConfigureAwait(false);
-        if (addresses.Status != DnsStatus.Found)
-        {
-            throw new HttpRequestException($"address lookup of {host}: {addresses.Status}{(addresses.Error is null ? "" : $" ({addresses.Error})")}");
-        }
-
-        var allowed = addresses.Records.Where(guard.IsAllowed).ToList();
-        if (allowed.Count == 0)
-        {
-            throw new HttpRequestException($"{host} resolves only to non-public addresses ({string.Join(", ", addresses.Records)}); refused");
-        }
-
-        SocketException? last = null;
-        foreach (var address in allowed)
-        {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                await socket.ConnectAsync(new IPEndPoint(address, options.Port), cancellationToken).ConfigureAwait(false);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch (SocketException e)
-            {
-                socket.Dispose();
-                last = e;
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        }
-
-        throw new HttpRequestException($"connect to {host}: {last?.SocketErrorCode}", last);
     }
 
     private static async Task<byte[]?> ReadCappedAsync(HttpContent content, CancellationToken cancellationToken)
