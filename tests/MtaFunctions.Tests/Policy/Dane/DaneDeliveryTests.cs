@@ -277,9 +277,28 @@ public sealed class DaneDeliveryTests(DnssecLab lab)
     [InlineData("disable")]
     public async Task Deliver_DaneAndMtaStsSetting_DaneDecides(string mtaSts)
     {
-        // RFC 8461 §2: DANE decides for an MX it applies to, whatever the MTA-STS setting. (MTA-STS itself is
-        // not on this branch: this pins that the DANE decision does not depend on the setting.)
+        // RFC 8461 §2: DANE decides for an MX it applies to, whatever the MTA-STS setting (the domain publishes
+        // no MTA-STS policy; Deliver_DaneAndEnforcedMtaStsOnOneDomain_* covers one that does).
         var attempt = await DeliverAsync("ee311.test", new() { ["Queue:Outbound:Tls:MtaSts"] = mtaSts });
         AssertDeliveredUnderDane(attempt, "3 1 1", "mx.ee311.test");
+    }
+
+    [Fact]
+    public async Task Deliver_DaneAndEnforcedMtaStsOnOneDomain_DaneDecidesForItsMx()
+    {
+        // RFC 8461 §2: where DANE applies to an MX, MTA-STS does not override it. The domain's enforce policy
+        // does not list the MX and the certificate is self-signed: only DANE-EE can authenticate it.
+        await using var https = new MtaSts.TestPolicyServer();
+        https.Serve(lab.Pki, "stsdane.test", MtaSts.PolicyAnswer.Ok("version: STSv1\nmode: enforce\nmx: other.stsdane.test\nmax_age: 86400\n"));
+        var port = https.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var underDane = await DeliverAsync("stsdane.test", new() { ["Queue:Outbound:MtaSts:Port"] = port });
+        AssertDeliveredUnderDane(underDane, "3 1 1", "mx.stsdane.test");
+        Assert.Equal(1, https.RequestsTo("mta-sts.stsdane.test"));
+
+        // Without DANE the same domain is under MTA-STS enforce: the MX is not in the policy, nothing is sent.
+        var stsOnly = await DeliverAsync("stsdane.test", new() { ["Queue:Outbound:MtaSts:Port"] = port, ["Queue:Outbound:Tls:Dane"] = "disable" });
+        AssertDeferred(stsOnly);
+        Assert.Contains(stsOnly.Sessions.Keys, k => k.Policy.Type == Core.Reporting.TlsRpt.TlsRptPolicyType.Sts && k.Failure is not null);
     }
 }

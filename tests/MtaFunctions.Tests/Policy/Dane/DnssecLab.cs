@@ -203,6 +203,13 @@ public sealed partial class DnssecLab : IAsyncLifetime
         Publish(_signed, agility.MxHost, Tlsa(TlsaUsage.DaneEe, TlsaSelector.Spki, TlsaMatchingType.Sha256, agility.Leaf!));
         Publish(_signed, agility.MxHost, Tlsa(TlsaUsage.DaneEe, TlsaSelector.Spki, TlsaMatchingType.Sha512, Leaf(null, ["other.test"])));
 
+        // DANE and MTA-STS on one domain (RFC 8461 §2): an enforce policy that does not list the MX, whose
+        // certificate is self-signed (PKIX would refuse it too); the policy host is the test's HTTPS server.
+        var stsDane = Add("stsdane.test", Leaf(null, ["mx.stsdane.test"]), []);
+        Publish(_signed, stsDane.MxHost, Tlsa(TlsaUsage.DaneEe, TlsaSelector.Spki, TlsaMatchingType.Sha256, stsDane.Leaf!));
+        _signed.AppendLine("_mta-sts.stsdane IN TXT \"v=STSv1; id=20261128\"");
+        _signed.AppendLine("mta-sts.stsdane IN A 127.0.0.1");
+
         // Signed, no TLSA, PKIX-valid.
         Add("nodane.test", Pki.IssueServer(["mx.nodane.test"]), []);
 
