@@ -247,7 +247,8 @@ public sealed class TlsReportSenderTests(AzuriteFixture storage) : IClassFixture
         time.Advance(TimeSpan.FromSeconds(1));
         Record(host, "example.com", successes: 4, failures: 0);
 
-        time.SetUtcNow(new DateTimeOffset(2026, 11, 27, 13, 0, 0, TimeSpan.Zero));
+        // The 11:00-12:00 report is due by 12:00 + 10 min grace + at most one period of random delay.
+        time.SetUtcNow(new DateTimeOffset(2026, 11, 27, 13, 15, 0, TimeSpan.Zero));
         Assert.Equal(2, (await RunAsync(host)).Sent);
         var reports = endpoint.Received.Select(r => TlsRptReportSerializer.Parse(Gunzip(r.Body))).OrderBy(r => r.DateRange.Start).ToList();
         Assert.Equal([3L, 4L], reports.Select(r => r.TotalSuccessfulSessions));
