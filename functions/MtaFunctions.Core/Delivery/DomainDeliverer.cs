@@ -80,7 +80,7 @@ public sealed class DomainDeliverer(
                     return session.Replies.Select(r => new RecipientOutcome(
                             r.Recipient,
                             r.Code is >= 200 and < 300 ? OutcomeKind.Delivered : r.Code >= 500 ? OutcomeKind.Permanent : OutcomeKind.Temporary,
-                            r.ToString(), session, policy.Applied, Detail(policy, session)))
+                            r.ToString(), session, policy.Applied, Detail(policy, session), policy.StsEnforced))
                         .ToList();
                 }
 
@@ -94,7 +94,8 @@ public sealed class DomainDeliverer(
         }
 
         var reason = $"451 4.4.1 no MX host of {domain} could take the message: {string.Join("; ", errors)}";
-        return recipients.Select(r => new RecipientOutcome(r, OutcomeKind.Temporary, reason, lastSession, lastPolicy?.Applied, lastPolicy?.Detail)).ToList();
+        return recipients.Select(r => new RecipientOutcome(
+            r, OutcomeKind.Temporary, reason, lastSession, lastPolicy?.Applied, lastPolicy?.Detail, lastPolicy?.StsEnforced == true)).ToList();
     }
 
     private static string? Detail(MxTlsPolicy policy, SmtpSessionResult session) =>

@@ -143,7 +143,7 @@ public sealed class OutboundDeliveryHandler(
 
         // RFC 8461 §5.1: before failing for good under an enforced MTA-STS policy, look for a new policy id
         // (a domain that moved its MX publishes one); if there is one, try once more under it.
-        if (now >= expiry && outcomes.Any(o => o.Kind == OutcomeKind.Temporary && o.PolicyDetail?.Contains("mta-sts mode=enforce", StringComparison.Ordinal) == true)
+        if (now >= expiry && outcomes.Any(o => o.Kind == OutcomeKind.Temporary && o.StsEnforced)
             && await policies.StsPolicyChangedAsync(domain, cancellationToken).ConfigureAwait(false))
         {
             outcomes = await deliverer.DeliverAsync(domain, recipients, envelope.From, message, tlsRequiredNo, cancellationToken).ConfigureAwait(false);

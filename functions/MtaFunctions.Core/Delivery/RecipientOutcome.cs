@@ -22,5 +22,7 @@ public enum OutcomeKind
 /// <param name="Session">The session that decided it, when one did.</param>
 /// <param name="PolicyApplied">Transport policy in force: none, sts, dane, tls-required-no.</param>
 /// <param name="PolicyDetail">Detail of the policy.</param>
+/// <param name="StsEnforced">An enforced MTA-STS policy decided the last MX tried.</param>
 public sealed record RecipientOutcome(
-    string Recipient, OutcomeKind Kind, string Reply, SmtpSessionResult? Session, string? PolicyApplied, string? PolicyDetail);
+    string Recipient, OutcomeKind Kind, string Reply, SmtpSessionResult? Session, string? PolicyApplied, string? PolicyDetail,
+    bool StsEnforced = false);

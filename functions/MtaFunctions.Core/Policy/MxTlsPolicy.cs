@@ -23,6 +23,9 @@ public sealed record MxTlsPolicy
     /// <summary>Human detail: modes, STS id, TLSA records.</summary>
     public string? Detail { get; init; }
 
+    /// <summary>An MTA-STS policy in enforce mode decided this MX (RFC 8461 §5.1: its failures re-check the policy id before they become final).</summary>
+    public bool StsEnforced { get; init; }
+
     /// <summary>The policy as TLS-RPT reports it; null when this session must not be counted (report mail).</summary>
     public TlsRptPolicy? Report { get; init; }
 

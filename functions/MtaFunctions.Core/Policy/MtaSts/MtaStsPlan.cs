@@ -97,11 +97,12 @@ public sealed class MtaStsPlan
                 Applied = "sts",
                 Detail = Detail,
                 Report = report,
+                StsEnforced = true,
                 Refusal = (TlsRptResultType.ValidationFailure, $"{mxHost} does not match any mx pattern of the MTA-STS policy of {Resolution.Domain} ({string.Join(", ", policy.MxPatterns)}; enforce, id {Resolution.Id})"),
             };
         }
 
         // RFC 8461 §4.2, §5: enforce: STARTTLS with a PKIX-valid certificate naming the MX; AllowInvalidCerts ignored.
-        return baseline with { Tls = TlsRequirement.Required, Check = _pkix, Applied = "sts", Detail = Detail, Report = report };
+        return baseline with { Tls = TlsRequirement.Required, Check = _pkix, Applied = "sts", Detail = Detail, Report = report, StsEnforced = true };
     }
 }
