@@ -96,13 +96,12 @@ public sealed class DomainTlsPlan
             return danePolicy;
         }
 
-        var baseline = StartTlsPolicy(mxHost);
+        var baseline = StartTlsPolicy();
         return Sts?.ForMx(mxHost, baseline) ?? baseline;
     }
 
-    private MxTlsPolicy StartTlsPolicy(string mxHost)
+    private MxTlsPolicy StartTlsPolicy()
     {
-        _ = mxHost;
         var tls = Settings.StartTls switch
         {
             StartTlsMode.Disable => TlsRequirement.Disabled,

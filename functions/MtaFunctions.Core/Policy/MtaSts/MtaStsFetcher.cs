@@ -113,9 +113,8 @@ public sealed class MtaStsFetcher(IDnsResolver dns, DestinationGuard guard, Trus
                 return MtaStsFetchResult.Failed(TlsRptResultType.StsPolicyInvalid, $"{host}: {e.Message}");
             }
         }
-        catch (HttpRequestException e) when (verdict is { Accept: false })
+        catch (HttpRequestException) when (verdict is { Accept: false })
         {
-            _ = e;
             return MtaStsFetchResult.Failed(TlsRptResultType.StsWebPkiInvalid, $"{host}: certificate refused: {verdict.Reason}");
         }
         catch (HttpRequestException e)
