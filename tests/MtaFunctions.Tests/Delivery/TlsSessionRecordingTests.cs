@@ -51,6 +51,23 @@ public sealed class TlsSessionRecordingTests(AzuriteFixture storage) : IClassFix
     }
 
     [Fact]
+    public async Task Deliver_IdnRecipientDomain_PolicyDomainInALabels()
+    {
+        // RFC 8460 §4.4: policy-domain (and so the report's file name and TLS-Report-Domain) in A-labels.
+        await using var host = await MtaTestHost.StartAsync(storage, Recording());
+        host.AddDomain("xn--bcher-kva.test", "mx.xn--bcher-kva.test", "127.0.0.64");
+        host.AddSmtpServer("127.0.0.64", host.Ca.IssueServer(["mx.xn--bcher-kva.test"]));
+
+        var id = await host.SendAsync(Sender, ["user@Bücher.test"], MtaTestHost.Message(Sender, "user@xn--bcher-kva.test"));
+        await host.PumpAsync(TimeSpan.Zero);
+
+        Assert.Equal("Delivered", (await host.StatusAsync(id))["user@Bücher.test"].State);
+        var (key, _) = Assert.Single(host.Services.GetRequiredService<TlsSessionCounter>().Peek());
+        Assert.Null(key.Failure);
+        Assert.Equal("xn--bcher-kva.test", key.Policy.Domain);
+    }
+
+    [Fact]
     public async Task Deliver_NoStartTlsOffered_CountedAsStartTlsNotSupported()
     {
         await using var host = await MtaTestHost.StartAsync(storage, Recording());
