@@ -36,7 +36,7 @@ public sealed partial class SettingsDriftTests
         var pattern = EnvironmentNamePattern(key);
         Assert.True(
             BicepSettingNames.Value.Any(pattern.IsMatch),
-            $"{Definition(key).EnvironmentName} is not set in infra/app/settings.bicep (add one line with its default or a parameter)");
+            $"{Definition(key).EnvironmentName} is not set in bicep/app/settings.bicep (add one line with its default or a parameter)");
     }
 
     [Theory]
@@ -61,7 +61,7 @@ public sealed partial class SettingsDriftTests
     public void BicepLiteralValues_EqualTheCatalogDefaults()
     {
         // A setting Bicep writes as a literal (not a parameter) must say what the code defaults to.
-        var literals = File.ReadLines(Path.Combine(RepoPaths.Root, "infra", "app", "settings.bicep"))
+        var literals = File.ReadLines(Path.Combine(RepoPaths.Root, "bicep", "app", "settings.bicep"))
             .Select(line => BicepLiteralSetting().Match(line))
             .Where(match => match.Success)
             .ToDictionary(match => match.Groups["name"].Value, match => match.Groups["value"].Value);
@@ -101,7 +101,7 @@ public sealed partial class SettingsDriftTests
     }
 
     private static IReadOnlyList<string> ReadBicepSettingNames() =>
-        Directory.GetFiles(Path.Combine(RepoPaths.Root, "infra"), "*.bicep", SearchOption.AllDirectories)
+        Directory.GetFiles(Path.Combine(RepoPaths.Root, "bicep"), "*.bicep", SearchOption.AllDirectories)
             .SelectMany(File.ReadLines)
             .Select(line => BicepObjectKey().Match(line))
             .Where(match => match.Success)
