@@ -174,7 +174,8 @@ public sealed class DomainDeliverer(
     {
         if (policy.Report is { } report)
         {
-            recorder.Record(new TlsSessionResult(report, host, ip, local, failure, reason));
+            // RFC 8460 §4.4 sending-mta-ip: the public address behind NAT (Queue:Outbound:EgressIps) when set.
+            recorder.Record(new TlsSessionResult(report, host, ip, ip is null ? local : settings.SendingIp(local, ip), failure, reason));
         }
     }
 }
