@@ -32,7 +32,7 @@ public sealed class ReportingSettingsDoNotStopDeliveryTests(AzuriteFixture stora
             (SettingKeys.TlsReportSign, "rsa"),
             ("Report:Dkim:rsa:Domain", "sender.test"),
             ("Report:Dkim:rsa:Selector", "s1"),
-            ("Report:Dkim:rsa:PrivateKey", Reporting.TestDkimKeys.Rsa.Pem),
+            ("Report:Dkim:rsa:PrivateKey", Reporting.Outbound.TestDkimKeys.Rsa.Pem),
             (key, value));
         var settings = (MtaSettings)host.Services.GetService(typeof(MtaSettings))!;
         Assert.Equal(problemKey, (settings.Report.Problem ?? settings.TlsRptInbound.Problem)?.Key);

@@ -8,7 +8,7 @@ using MtaFunctions.Core;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.LocalHost;
 using MtaFunctions.Tests.Infrastructure;
-using MtaFunctions.Tests.Reporting;
+using MtaFunctions.Tests.Reporting.Outbound;
 
 namespace MtaFunctions.Tests.Infra;
 
