@@ -238,10 +238,73 @@ public sealed class DaneCertificateCheckTests
     [Fact]
     public void Check_DaneTaAnchorNotSent_ValidationFailure()
     {
-        // RFC 7671 §5.2.2: the server must send the anchor; without it nothing matches.
+        // RFC 7671 §5.2.2: a digest cannot stand in for an anchor the server did not send: nothing matches.
         var verdict = Run([Tlsa(TlsaUsage.DaneTa, TlsaSelector.Cert, TlsaMatchingType.Sha256, Intermediate)], LeafFromIntermediate);
         Assert.False(verdict.Accept);
         Assert.Equal(TlsRptResultType.ValidationFailure, verdict.Failure);
+    }
+
+    [Fact]
+    public void Check_DaneTaFullCertificateFromDnsNotSent_Trusted()
+    {
+        // RFC 7671 §5.2.2: "2 0 0" carries the whole anchor; the server may leave it out.
+        var record = Tlsa(TlsaUsage.DaneTa, TlsaSelector.Cert, TlsaMatchingType.Full, Intermediate);
+        AssertTrusted(Run([record], LeafFromIntermediate), record);
+    }
+
+    [Fact]
+    public void Check_DaneTaBareKeyFromDnsNotSent_Trusted()
+    {
+        // RFC 7671 §5.2.3: "2 1 0" is a bare key; the first certificate it signed ends the path.
+        var record = Tlsa(TlsaUsage.DaneTa, TlsaSelector.Spki, TlsaMatchingType.Full, Intermediate);
+        AssertTrusted(Run([record], LeafFromIntermediate), record);
+    }
+
+    [Fact]
+    public void Check_DaneTaBareKeyFromDnsDeepChain_Trusted()
+    {
+        var second = Ca("Second Intermediate", Intermediate);
+        var leaf = Leaf(second, [MxHost]);
+        var record = Tlsa(TlsaUsage.DaneTa, TlsaSelector.Spki, TlsaMatchingType.Full, Intermediate);
+        AssertTrusted(Run([record], leaf, second), record);
+    }
+
+    [Fact]
+    public void Check_DaneTaBareKeyFromDnsSignedNothingSent_ValidationFailure()
+    {
+        var record = Tlsa(TlsaUsage.DaneTa, TlsaSelector.Spki, TlsaMatchingType.Full, Ca("Unrelated Key Holder"));
+        var verdict = Run([record], LeafFromIntermediate, Intermediate);
+        Assert.False(verdict.Accept);
+        Assert.Equal(TlsRptResultType.ValidationFailure, verdict.Failure);
+    }
+
+    [Fact]
+    public void Check_DaneTaBareKeyIsTheLeafsOwnKey_NotTrusted()
+    {
+        // Spec note in DaneCertificateCheck: TA records never authenticate the leaf by its own key.
+        var leaf = Leaf(null, [MxHost]);
+        var verdict = Run([Tlsa(TlsaUsage.DaneTa, TlsaSelector.Spki, TlsaMatchingType.Full, leaf)], leaf);
+        Assert.False(verdict.Accept);
+    }
+
+    [Fact]
+    public void Check_DaneTaFullCertificateFromDnsExpiredLeaf_CertificateExpired()
+    {
+        var leaf = Leaf(Intermediate, [MxHost], notBefore: LongAgo, notAfter: Yesterday);
+        var verdict = Run([Tlsa(TlsaUsage.DaneTa, TlsaSelector.Cert, TlsaMatchingType.Full, Intermediate)], leaf);
+        Assert.False(verdict.Accept);
+        Assert.Equal(TlsRptResultType.CertificateExpired, verdict.Failure);
+    }
+
+    [Fact]
+    public void Check_DaneTaExpiredRootAboveAnchor_Trusted()
+    {
+        // RFC 7671 §5.2: only the path from the leaf to the matched anchor is judged.
+        var expiredRoot = Ca("Expired Root", notBefore: LongAgo, notAfter: Yesterday);
+        var anchor = Ca("Anchor Below Expired Root", expiredRoot);
+        var leaf = Leaf(anchor, [MxHost]);
+        var record = Tlsa(TlsaUsage.DaneTa, TlsaSelector.Cert, TlsaMatchingType.Sha256, anchor);
+        AssertTrusted(Run([record], leaf, anchor, expiredRoot), record);
     }
 
     [Fact]

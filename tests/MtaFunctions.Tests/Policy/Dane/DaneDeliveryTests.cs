@@ -170,7 +170,7 @@ public sealed class DaneDeliveryTests(DnssecLab lab)
     [Fact]
     public async Task Deliver_DaneTaExpiredRootSentAboveTheAnchor_Delivered()
     {
-        // RFC 7671 §5.2: the expired root above the matched intermediate is not part of the DANE-TA path.
+        // RFC 7671 §5.2: the expired CA above the matched intermediate is not part of the DANE-TA path.
         var attempt = await DeliverAsync("taexpiredroot.test");
         AssertDeliveredUnderDane(attempt, "2 0 1", "mx.taexpiredroot.test");
         Assert.Equal(2, lab["taexpiredroot.test"].Chain.Count);

@@ -186,11 +186,12 @@ public sealed partial class DnssecLab : IAsyncLifetime
             Publish(_signed, s.MxHost, Tlsa(TlsaUsage.DaneTa, selector, TlsaMatchingType.Sha256, DaneIntermediate));
         }
 
-        // RFC 7671 §5.2: the anchor (2 0 1 of an intermediate) is sent with its issuer above it, an expired root:
-        // only the path from the leaf to the anchor counts.
-        var expiredRoot = Ca("DANE Lab Expired Root", notBefore: DateTimeOffset.UtcNow.AddYears(-6), notAfter: DateTimeOffset.UtcNow.AddDays(-2));
-        var belowExpired = Ca("DANE Lab TA Below Expired Root", expiredRoot);
-        var aboveAnchor = Add("taexpiredroot.test", Leaf(belowExpired, ["mx.taexpiredroot.test"]), [belowExpired, expiredRoot]);
+        // RFC 7671 §5.2: the server is given the anchor (2 0 1 of an intermediate) and, above it, an expired CA:
+        // only the path from the leaf to the anchor counts. Which of them SslStream puts on the wire is .NET's
+        // choice; DaneCertificateCheckTests.Check_DaneTaExpiredRootAboveAnchor_Trusted pins the rule itself.
+        var expiredCa = Ca("DANE Lab Expired CA", DaneRoot, notBefore: DateTimeOffset.UtcNow.AddYears(-3), notAfter: DateTimeOffset.UtcNow.AddDays(-1));
+        var belowExpired = Ca("DANE Lab TA Below Expired CA", expiredCa);
+        var aboveAnchor = Add("taexpiredroot.test", Leaf(belowExpired, ["mx.taexpiredroot.test"]), [belowExpired, expiredCa]);
         Publish(_signed, aboveAnchor.MxHost, Tlsa(TlsaUsage.DaneTa, TlsaSelector.Cert, TlsaMatchingType.Sha256, belowExpired));
 
         // RFC 7671 §5.2.2-§5.2.3: full anchors in DNS (2 0 0 certificate, 2 1 0 bare key); the server sends only its leaf.
