@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Deploys MtaFunctions to Azure with the az CLI: checks the login, creates the resource group,
-# provisions infra/main.bicep (subscription scope), stores the DKIM keys in Key Vault, builds and
+# provisions bicep/main.bicep (subscription scope), stores the DKIM keys in Key Vault, builds and
 # zip-deploys the Function App, then prints the TLS report endpoint and the DNS records to publish.
 # `azd up` does the same provisioning and deployment (azure.yaml); this script also prints the records.
 #
@@ -21,7 +21,7 @@ Usage: infra/deploy.sh -e <environment> -l <location> [-d <mail domain>] [--vnet
   -g, --resource-group  resource group name; default rg-<environment>
       --vnet         VNet integration + NAT gateway: one static egress IP (for SPF and reverse DNS)
       --skip-build   provision only, do not build and deploy the code
-  after --            further parameters of infra/main.bicep, e.g. dane=require mtaHostname=mx.example.com
+  after --            further parameters of bicep/main.bicep, e.g. dane=require mtaHostname=mx.example.com
 EOF
 }
 
@@ -96,11 +96,11 @@ fi
 
 # ---- 3. Infrastructure ----
 deployment="mtafunctions-$env_name"
-echo "Deploying infra/main.bicep as subscription deployment '$deployment' ..."
+echo "Deploying bicep/main.bicep as subscription deployment '$deployment' ..."
 if ! az deployment sub create \
   --name "$deployment" \
   --location "$location" \
-  --template-file "$root/infra/main.bicep" \
+  --template-file "$root/bicep/main.bicep" \
   --parameters environmentName="$env_name" location="$location" resourceGroupName="$resource_group" \
   principalId="$principal_id" principalType="$principal_type" vnetEnabled="$vnet_enabled" \
   mailDomain="$mail_domain" \

@@ -29,24 +29,8 @@ public sealed record OutboundSettings
     public int MtaStsPort { get; init; } = 443;
 
     /// <summary>The TLS settings for a destination: an exact rule, else the nearest <c>*.parent</c> rule, else the defaults.</summary>
-    public TlsSettings TlsFor(string domain)
-    {
-        domain = domain.TrimEnd('.').ToLowerInvariant();
-        if (Rules.TryGetValue(domain, out var exact))
-        {
-            return exact;
-        }
+    public TlsSettings TlsFor(string domain) => DomainRuleSections.Match(Rules, domain) ?? Tls;
 
-        for (var dot = domain.IndexOf('.', StringComparison.Ordinal); dot >= 0; dot = domain.IndexOf('.', dot + 1))
-        {
-            if (Rules.TryGetValue("*" + domain[dot..], out var wildcard))
-            {
-                return wildcard;
-            }
-        }
-
-        return Tls;
-    }
 
     /// <summary>Delay before attempt number <paramref name="attemptsMade"/> + 1; the schedule's last step repeats.</summary>
     public TimeSpan RetryDelay(int attemptsMade) =>

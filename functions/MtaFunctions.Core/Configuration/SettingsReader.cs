@@ -189,29 +189,13 @@ public static class SettingsReader
     private static IReadOnlyDictionary<string, TlsSettings> Rules(IConfiguration config, TlsSettings defaults)
     {
         var rules = new Dictionary<string, TlsSettings>(StringComparer.OrdinalIgnoreCase);
-        foreach (var rule in config.GetSection(SettingKeys.TlsRules).GetChildren())
+        foreach (var rule in DomainRuleSections.Read(config, SettingKeys.TlsRules, TlsRuleKeys, allowDomainNames: true))
         {
-            var domain = rule.Key.TrimEnd('.').ToLowerInvariant();
-            var prefix = $"{SettingKeys.TlsRules}:{rule.Key}";
-            var bare = domain.StartsWith("*.", StringComparison.Ordinal) ? domain[2..] : domain;
-            if (Uri.CheckHostName(bare) != UriHostNameType.Dns)
-            {
-                throw new SettingsException(prefix, $"'{rule.Key}' is not a domain or *.domain");
-            }
-
-            foreach (var child in rule.GetChildren())
-            {
-                if (!TlsRuleKeys.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
-                {
-                    throw new SettingsException($"{prefix}:{child.Key}", $"unknown rule key; allowed: {string.Join(", ", TlsRuleKeys)}");
-                }
-            }
-
-            rules[domain] = new TlsSettings(
-                Enum(config, $"{prefix}:StartTls", defaults.StartTls),
-                Bool(config, $"{prefix}:AllowInvalidCerts", defaults.AllowInvalidCerts),
-                Enum(config, $"{prefix}:Dane", defaults.Dane),
-                Enum(config, $"{prefix}:MtaSts", defaults.MtaSts));
+            rules[rule.Domain] = new TlsSettings(
+                Enum(config, $"{rule.Path}:StartTls", defaults.StartTls),
+                Bool(config, $"{rule.Path}:AllowInvalidCerts", defaults.AllowInvalidCerts),
+                Enum(config, $"{rule.Path}:Dane", defaults.Dane),
+                Enum(config, $"{rule.Path}:MtaSts", defaults.MtaSts));
         }
 
         return rules;

@@ -93,6 +93,59 @@ public sealed class SettingsReaderTests
         Assert.Equal(message, e.Message);
     }
 
+    [Fact]
+    public void TlsFor_IndexedRulesFromAzureValidNames_SameAsDomainNamedRules()
+    {
+        // Environment variables as Azure app settings may be named (letters, digits, '_' only; '__' is ':').
+        var prefix = $"MTA_TEST_{Guid.NewGuid():N}_";
+        var names = new Dictionary<string, string>
+        {
+            ["Queue__Outbound__Tls__Rules__0__Domain"] = "my-domain.example",
+            ["Queue__Outbound__Tls__Rules__0__StartTls"] = "disable",
+            ["Queue__Outbound__Tls__Rules__1__Domain"] = "*.bank.example",
+            ["Queue__Outbound__Tls__Rules__1__Dane"] = "require",
+        };
+        Assert.All(names.Keys, name => Assert.Matches("^[A-Za-z0-9_]+$", name));
+        try
+        {
+            foreach (var (name, value) in names)
+            {
+                Environment.SetEnvironmentVariable(prefix + name, value);
+            }
+
+            var s = SettingsReader.Read(new ConfigurationBuilder().AddEnvironmentVariables(prefix).Build());
+
+            Assert.Equal(StartTlsMode.Disable, s.Outbound.TlsFor("MY-DOMAIN.example.").StartTls);
+            Assert.Equal(PolicyMode.Require, s.Outbound.TlsFor("mx.bank.example").Dane);
+            Assert.Equal(TlsSettings.Default, s.Outbound.TlsFor("bank.example"));
+        }
+        finally
+        {
+            foreach (var name in names.Keys)
+            {
+                Environment.SetEnvironmentVariable(prefix + name, null);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("Queue:Outbound:Tls:Rules:1:StartTls", "require", "setting Queue:Outbound:Tls:Rules:1:Domain: missing: each entry names its destination domain (my-domain.com or *.my-domain.com)")]
+    [InlineData("Queue:Outbound:Tls:Rules:1:Domain", "bad_domain!", "setting Queue:Outbound:Tls:Rules:1:Domain: 'bad_domain!' is not a domain or *.domain")]
+    [InlineData("Queue:Outbound:Tls:Rules:0:Dnae", "require", "setting Queue:Outbound:Tls:Rules:0:Dnae: unknown rule key; allowed: Domain, StartTls, AllowInvalidCerts, Dane, MtaSts")]
+    public void Read_BadIndexedRule_NamesRuleKey(string key, string value, string message)
+    {
+        var e = Assert.Throws<SettingsException>(() => Read(("Queue:Outbound:Tls:Rules:0:Domain", "ok.example"), (key, value)));
+        Assert.Equal(message, e.Message);
+    }
+
+    [Fact]
+    public void Read_SameDomainInTwoRules_NamesBoth()
+    {
+        var e = Assert.Throws<SettingsException>(() => Read(
+            ("Queue:Outbound:Tls:Rules:0:Domain", "twice.example"), ("Queue:Outbound:Tls:Rules:1:Domain", "TWICE.example.")));
+        Assert.Equal("setting Queue:Outbound:Tls:Rules:1: domain 'twice.example' is already set by Queue:Outbound:Tls:Rules:0", e.Message);
+    }
+
     [Theory]
     [InlineData("90s", 90)]
     [InlineData("5m", 300)]

@@ -3,7 +3,7 @@ using MtaFunctions.Tests.Infrastructure;
 
 namespace MtaFunctions.Tests.Infra;
 
-/// <summary><c>azure.yaml</c> (azd): the service azd deploys is the Function App project, on the Bicep of <c>infra/</c>.</summary>
+/// <summary><c>azure.yaml</c> (azd): the service azd deploys is the Function App project, on the Bicep of <c>bicep/</c>.</summary>
 public sealed partial class AzureYamlTests
 {
     private static readonly string Yaml = File.ReadAllText(Path.Combine(RepoPaths.Root, "azure.yaml"));
@@ -24,11 +24,11 @@ public sealed partial class AzureYamlTests
     [Fact]
     public void Service_Name_MatchesTheTagOfTheFunctionApp()
     {
-        // azd finds the app to deploy to by its azd-service-name tag (infra/app/api.bicep).
-        var api = File.ReadAllText(Path.Combine(RepoPaths.Root, "infra", "app", "api.bicep"));
+        // azd finds the app to deploy to by its azd-service-name tag (bicep/app/api.bicep).
+        var api = File.ReadAllText(Path.Combine(RepoPaths.Root, "bicep", "app", "api.bicep"));
         Assert.Contains("param serviceName string = 'api'", api, StringComparison.Ordinal);
         Assert.Contains("'azd-service-name': serviceName", api, StringComparison.Ordinal);
-        Assert.Matches(@"(?m)^infra:\s*\n(\s+.*\n)*?\s+path: infra\s*$", Yaml);
+        Assert.Matches(@"(?m)^infra:\s*\n(\s+.*\n)*?\s+path: bicep\s*$", Yaml);
     }
 
     [GeneratedRegex(@"(?m)^services:\s*\n\s+api:\s*\n(?<body>(\s{4,}.*\n?)+)")]

@@ -3,18 +3,18 @@ using MtaFunctions.Tests.Infrastructure;
 namespace MtaFunctions.Tests.Infra;
 
 /// <summary>
-/// Builds and lints every template under <c>infra/</c> once (two Bicep CLI runs, about 2 s each) and
+/// Builds and lints every template under <c>bicep/</c> once (two Bicep CLI runs, about 2 s each) and
 /// keeps the results and the compiled ARM JSON for the tests of the class.
 /// </summary>
 public sealed class BicepFixture : IAsyncLifetime
 {
-    /// <summary>The <c>infra/</c> folder of the repository.</summary>
-    public string InfraDirectory { get; } = Path.Combine(RepoPaths.Root, "infra");
+    /// <summary>The <c>bicep/</c> folder of the repository.</summary>
+    public string TemplateDirectory { get; } = Path.Combine(RepoPaths.Root, "bicep");
 
     /// <summary>Where <c>bicep build</c> wrote the ARM JSON (same relative paths as the templates).</summary>
     public string OutputDirectory { get; } = Path.Combine(Path.GetTempPath(), "mta-bicep-" + Guid.NewGuid().ToString("N"));
 
-    /// <summary>Every <c>.bicep</c> file, relative to <see cref="InfraDirectory"/>.</summary>
+    /// <summary>Every <c>.bicep</c> file, relative to <see cref="TemplateDirectory"/>.</summary>
     public IReadOnlyList<string> Templates { get; private set; } = [];
 
     public CommandResult Build { get; private set; } = null!;
@@ -23,12 +23,12 @@ public sealed class BicepFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Templates = Directory.GetFiles(InfraDirectory, "*.bicep", SearchOption.AllDirectories)
-            .Select(path => Path.GetRelativePath(InfraDirectory, path))
+        Templates = Directory.GetFiles(TemplateDirectory, "*.bicep", SearchOption.AllDirectories)
+            .Select(path => Path.GetRelativePath(TemplateDirectory, path))
             .Order(StringComparer.Ordinal)
             .ToList();
-        Build = await BicepCli.RunAsync(InfraDirectory, "build", "--pattern", "**/*.bicep", "--outdir", OutputDirectory);
-        Lint = await BicepCli.RunAsync(InfraDirectory, "lint", "--pattern", "**/*.bicep");
+        Build = await BicepCli.RunAsync(TemplateDirectory, "build", "--pattern", "**/*.bicep", "--outdir", OutputDirectory);
+        Lint = await BicepCli.RunAsync(TemplateDirectory, "lint", "--pattern", "**/*.bicep");
     }
 
     /// <summary>The compiled ARM JSON of a template, e.g. <c>app/api.bicep</c>.</summary>

@@ -5,7 +5,7 @@ using MtaFunctions.Core.Configuration;
 namespace MtaFunctions.Tests.Infra;
 
 /// <summary>
-/// Offline <c>bicep build</c> and <c>bicep lint</c> of every template under <c>infra/</c>, and checks of
+/// Offline <c>bicep build</c> and <c>bicep lint</c> of every template under <c>bicep/</c>, and checks of
 /// what the compiled templates deploy. Bicep reports type mismatches only as warnings (exit code 0),
 /// so any diagnostic line at all fails.
 /// </summary>
@@ -55,7 +55,7 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
     public void MainParameters_EveryName_IsATemplateParameterAndRequiredOnesAreGiven()
     {
         var template = Json("main.bicep")["parameters"]!.AsObject();
-        var given = JsonNode.Parse(File.ReadAllText(Path.Combine(bicep.InfraDirectory, "main.parameters.json")))!["parameters"]!.AsObject();
+        var given = JsonNode.Parse(File.ReadAllText(Path.Combine(bicep.TemplateDirectory, "main.parameters.json")))!["parameters"]!.AsObject();
 
         Assert.All(given, pair => Assert.True(template.ContainsKey(pair.Key), $"main.parameters.json sets '{pair.Key}', which main.bicep does not declare"));
         var required = template.Where(pair => pair.Value!["defaultValue"] is null).Select(pair => pair.Key).ToList();

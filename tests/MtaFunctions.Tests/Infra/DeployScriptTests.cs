@@ -64,7 +64,7 @@ public sealed partial class DeployScriptTests : IDisposable
         Assert.Contains("group create --name rg-test --location swedencentral --tags azd-env-name=test --output none", az.Calls);
         Assert.Contains(az.Calls, call => call.StartsWith("provider register --namespace Microsoft.App", StringComparison.Ordinal));
         var create = Assert.Single(az.Calls, call => call.StartsWith("deployment sub create", StringComparison.Ordinal));
-        Assert.Contains($"--template-file {Path.Combine(RepoPaths.Root, "infra", "main.bicep")}", create, StringComparison.Ordinal);
+        Assert.Contains($"--template-file {Path.Combine(RepoPaths.Root, "bicep", "main.bicep")}", create, StringComparison.Ordinal);
         foreach (var parameter in new[]
         {
             "environmentName=test", "location=swedencentral", "resourceGroupName=rg-test", "principalId=00000000-0000-0000-0000-00000000abcd",

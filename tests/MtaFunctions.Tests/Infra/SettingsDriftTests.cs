@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Tests.Infrastructure;
 
@@ -13,11 +14,8 @@ namespace MtaFunctions.Tests.Infra;
 /// </summary>
 public sealed partial class SettingsDriftTests
 {
-    /// <summary>Catalog keys checked: all but the per-domain TLS rules, which are optional overrides with no default.</summary>
-    public static TheoryData<string> CatalogKeys { get; } = new(
-        SettingsCatalog.All
-            .Where(s => !s.Key.StartsWith(SettingKeys.TlsRules + ":", StringComparison.Ordinal))
-            .Select(s => s.Key));
+    /// <summary>Every catalog key, the indexed per-domain lists (<c>Rules:&lt;n&gt;:Domain</c>) included.</summary>
+    public static TheoryData<string> CatalogKeys { get; } = new(SettingsCatalog.All.Select(s => s.Key));
 
     private static readonly Lazy<IReadOnlyList<string>> BicepSettingNames = new(ReadBicepSettingNames);
     private static readonly Lazy<IReadOnlyList<string>> ExampleSettingNames = new(ReadExampleSettingNames);
@@ -26,7 +24,7 @@ public sealed partial class SettingsDriftTests
     /// <summary>Catalog keys the Function App reads: all checked ones but LocalHost's own (its Kestrel port).</summary>
     public static TheoryData<string> FunctionAppKeys { get; } = new(
         SettingsCatalog.All
-            .Where(s => !s.Key.StartsWith(SettingKeys.TlsRules + ":", StringComparison.Ordinal) && !s.Key.StartsWith("LocalHost:", StringComparison.Ordinal))
+            .Where(s => !s.Key.StartsWith("LocalHost:", StringComparison.Ordinal))
             .Select(s => s.Key));
 
     [Theory]
@@ -36,7 +34,7 @@ public sealed partial class SettingsDriftTests
         var pattern = EnvironmentNamePattern(key);
         Assert.True(
             BicepSettingNames.Value.Any(pattern.IsMatch),
-            $"{Definition(key).EnvironmentName} is not set in infra/app/settings.bicep (add one line with its default or a parameter)");
+            $"{Definition(key).EnvironmentName} is not set in bicep/app/settings.bicep (add one line with its default or a parameter)");
     }
 
     [Theory]
@@ -58,10 +56,29 @@ public sealed partial class SettingsDriftTests
     }
 
     [Fact]
+    public void SettingNames_AreValidAppSettingNamesOnEveryPlan()
+    {
+        // Azure app-setting names on Linux plans: letters, digits and '_' only (no '-', '.', '*'), so no domain
+        // can be part of a name; Bicep's interpolated parts (*) are indexes.
+        var names = ExampleSettingNames.Value.Concat(BicepSettingNames.Value.Select(n => n.Replace("*", "0", StringComparison.Ordinal))).ToList();
+        Assert.Contains("Queue__Outbound__Tls__Rules__0__Domain", names);
+        Assert.All(names, name => Assert.Matches("^[A-Za-z_][A-Za-z0-9_]*$", name));
+    }
+
+    [Fact]
+    public void ExampleSettings_AreReadWithoutError()
+    {
+        var values = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "local.settings.json.example")))!["Values"]!.AsObject()
+            .Select(pair => new KeyValuePair<string, string?>(pair.Key.Replace("__", ":", StringComparison.Ordinal), (string?)pair.Value));
+        var settings = SettingsReader.Read(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
+        Assert.NotEmpty(settings.Outbound.Rules);
+    }
+
+    [Fact]
     public void BicepLiteralValues_EqualTheCatalogDefaults()
     {
         // A setting Bicep writes as a literal (not a parameter) must say what the code defaults to.
-        var literals = File.ReadLines(Path.Combine(RepoPaths.Root, "infra", "app", "settings.bicep"))
+        var literals = File.ReadLines(Path.Combine(RepoPaths.Root, "bicep", "app", "settings.bicep"))
             .Select(line => BicepLiteralSetting().Match(line))
             .Where(match => match.Success)
             .ToDictionary(match => match.Groups["name"].Value, match => match.Groups["value"].Value);
@@ -101,7 +118,7 @@ public sealed partial class SettingsDriftTests
     }
 
     private static IReadOnlyList<string> ReadBicepSettingNames() =>
-        Directory.GetFiles(Path.Combine(RepoPaths.Root, "infra"), "*.bicep", SearchOption.AllDirectories)
+        Directory.GetFiles(Path.Combine(RepoPaths.Root, "bicep"), "*.bicep", SearchOption.AllDirectories)
             .SelectMany(File.ReadLines)
             .Select(line => BicepObjectKey().Match(line))
             .Where(match => match.Success)

@@ -24,6 +24,17 @@ type dkimSignature = {
 }
 
 @export()
+@description('One per-domain TLS rule (Queue:Outbound:Tls:Rules:<n>); keys left out keep the global value.')
+type tlsRule = {
+  @description('Destination domain, or *.domain for its subdomains.')
+  domain: string
+  startTls: ('optional' | 'require' | 'disable')?
+  allowInvalidCerts: bool?
+  dane: ('optional' | 'require' | 'disable')?
+  mtaSts: ('optional' | 'require' | 'disable')?
+}
+
+@export()
 @description('The values main.bicep hands to mtaAppSettings.')
 type mtaSettingsInput = {
   startTls: ('optional' | 'require' | 'disable')
@@ -45,6 +56,7 @@ type mtaSettingsInput = {
   inboundReportDomains: string
   keyVaultUri: string
   dkimSignatures: dkimSignature[]
+  tlsRules: tlsRule[]
 }
 
 @export()
@@ -105,6 +117,19 @@ func mtaAppSettings(i mtaSettingsInput) object =>
           'Report__Dkim__${s.name}__Selector': s.selector
           'Report__Dkim__${s.name}__Algorithm': s.algorithm
           'Report__Dkim__${s.name}__PrivateKey': '@Microsoft.KeyVault(SecretUri=${i.keyVaultUri}secrets/${s.secretName}/)'
+        })
+    ),
+    // Queue:Outbound:Tls:Rules:<n>: an indexed list, because app-setting names cannot hold a domain ('.', '-', '*').
+    reduce(
+      range(0, length(i.tlsRules)),
+      {},
+      (all, n) =>
+        union(all, {
+          'Queue__Outbound__Tls__Rules__${n}__Domain': i.tlsRules[n].domain
+          'Queue__Outbound__Tls__Rules__${n}__StartTls': i.tlsRules[n].?startTls ?? ''
+          'Queue__Outbound__Tls__Rules__${n}__AllowInvalidCerts': i.tlsRules[n].?allowInvalidCerts == null ? '' : (i.tlsRules[n].allowInvalidCerts! ? 'true' : 'false')
+          'Queue__Outbound__Tls__Rules__${n}__Dane': i.tlsRules[n].?dane ?? ''
+          'Queue__Outbound__Tls__Rules__${n}__MtaSts': i.tlsRules[n].?mtaSts ?? ''
         })
     )
   )

@@ -5,7 +5,7 @@
 // Deploy with `azd up` (azure.yaml) or infra/deploy.sh; README "Deploy" explains every parameter.
 targetScope = 'subscription'
 
-import { dkimSignature, mtaAppSettings } from 'app/settings.bicep'
+import { dkimSignature, mtaAppSettings, tlsRule } from 'app/settings.bicep'
 
 @minLength(1)
 @maxLength(64)
@@ -131,7 +131,10 @@ param dkimSignatures dkimSignature[] = empty(mailDomain)
       }
     ]
 
-@description('Further app settings, applied last: per-domain TLS rules (Queue__Outbound__Tls__Rules__<domain>__Dane) or any key to override.')
+@description('Per-domain TLS rules (Queue:Outbound:Tls:Rules:<n>), e.g. [{ domain: \'bank.example\', dane: \'require\' }].')
+param tlsRules tlsRule[] = []
+
+@description('Further app settings, applied last: any key to override.')
 param appSettingOverrides object = {}
 
 var abbrs = loadJsonContent('abbreviations.json')
@@ -237,6 +240,7 @@ var appSettings = union(
     inboundReportDomains: mailDomain
     keyVaultUri: keyVault.outputs.uri
     dkimSignatures: dkimSignatures
+    tlsRules: tlsRules
   }),
   appSettingOverrides
 )
