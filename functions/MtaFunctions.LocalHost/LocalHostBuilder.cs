@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 using MtaFunctions.Core;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Policy.MtaSts;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 
 namespace MtaFunctions.LocalHost;
 
