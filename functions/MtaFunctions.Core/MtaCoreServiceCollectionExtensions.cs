@@ -57,6 +57,7 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton<OutboundDeliveryHandler>();
         services.AddSingleton<StorageInitializer>();
         services.AddSingleton<QueueControl>();
+        services.AddSingleton<DomainPostureCheck>();
         services.AddSingleton(sp => new StsPolicyStore(sp.GetRequiredService<StorageAccount>().Tables));
         services.AddSingleton<IMtaStsPolicyStore>(sp => sp.GetRequiredService<StsPolicyStore>());
         services.AddSingleton(new MtaStsFetchOptions(settings.Outbound.MtaStsTimeout, settings.Outbound.MtaStsPort));

@@ -32,7 +32,7 @@ public static class MtaTool
             new HelpOption(), new VersionOption(),
             verbs.SettingsFile, verbs.Set, verbs.ConnectionString, verbs.Account,
             SendVerbs.Send(verbs), SendVerbs.Status(verbs), QueueVerbs.Create(verbs), PoisonVerbs.Create(verbs),
-            StsVerbs.Create(verbs), DaneVerbs.Create(verbs), TlsRptVerbs.Create(verbs),
+            StsVerbs.Create(verbs), DaneVerbs.Create(verbs), TlsRptVerbs.Create(verbs), CheckVerb.Create(verbs),
         };
         var parse = root.Parse(args);
         var invocation = new InvocationConfiguration { Output = env.Out, Error = env.Error, EnableDefaultExceptionHandler = false };

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using MtaFunctions.Client;
 using MtaFunctions.Core;
+using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Storage;
 
 namespace MtaFunctions.Tool;
@@ -44,6 +45,9 @@ public sealed class ToolContext : IAsyncDisposable
             .AddSingleton(_ => StorageAccount.FromConfiguration(configuration, env.Credential, env.ConfigureStorageClients))
             .AddSingleton(env.Time ?? TimeProvider.System)
             .AddMtaCore(configuration)
+
+            // The tool's probes and lookups are not deliveries: they are not counted for TLS reports.
+            .AddSingleton<ITlsSessionRecorder>(NullTlsSessionRecorder.Instance)
             .BuildServiceProvider();
         return new ToolContext(env, configuration, services);
     }
