@@ -18,6 +18,20 @@ public static class TlsRptVerbs
         return verbs.Runs(command, async (ctx, parse, ct) =>
         {
             var settings = ctx.Get<TlsReportSettings>();
+            if (settings.Problem is { } problem)
+            {
+                if (parse.GetValue(json))
+                {
+                    await ToolJson.WriteAsync(ctx.Out, new { enabled = false, problem = new { key = problem.Key, message = problem.Message } }).ConfigureAwait(false);
+                }
+                else
+                {
+                    await ctx.Out.WriteLineAsync($"TLS reports are OFF because a report setting cannot be used (delivery runs): {problem.Message}").ConfigureAwait(false);
+                }
+
+                return MtaTool.Failure;
+            }
+
             if (settings.Send == TlsReportFrequency.Never)
             {
                 if (parse.GetValue(json))
