@@ -241,8 +241,9 @@ public sealed class ReceivedTlsReportStore(TableServiceClient tables, BlobServic
 
             if (run)
             {
-                // This caller commits batches until the queue is empty; the others wait for their batch.
-                await RunAsync().ConfigureAwait(false);
+                // One committer per day partition at a time; it runs apart from any request, so no caller waits
+                // on other reporters' batches, and it stops when the queue is empty.
+                _ = Task.Run(RunAsync, CancellationToken.None);
             }
 
             return await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -284,8 +285,9 @@ public sealed class ReceivedTlsReportStore(TableServiceClient tables, BlobServic
                 {
                     await CommitAsync(batch).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is RequestFailedException or InvalidOperationException or OperationCanceledException)
+                catch (Exception e)
                 {
+                    // Whatever went wrong, every waiting report is answered (500) instead of waiting for ever.
                     _totals.Clear();
                     foreach (var p in batch)
                     {
