@@ -5,7 +5,7 @@
 // Deploy with `azd up` (azure.yaml) or infra/deploy.sh; README "Deploy" explains every parameter.
 targetScope = 'subscription'
 
-import { dkimSignature, mtaAppSettings, tlsRule } from 'app/settings.bicep'
+import { destinationLimit, dkimSignature, mtaAppSettings, route, tlsRule } from 'app/settings.bicep'
 
 @minLength(1)
 @maxLength(64)
@@ -134,6 +134,15 @@ param dkimSignatures dkimSignature[] = empty(mailDomain)
 @description('Per-domain TLS rules (Queue:Outbound:Tls:Rules:<n>), e.g. [{ domain: \'bank.example\', dane: \'require\' }].')
 param tlsRules tlsRule[] = []
 
+@description('The relay (Queue:Outbound:Relay), e.g. { host: \'smtp.provider.example:465\', implicitTls: true, username: \'apikey\', passwordSecretName: \'relay-password\' }; {} = deliver to MX hosts.')
+param relay route = {}
+
+@description('Per-domain routes (Queue:Outbound:Routes:<n>), e.g. [{ domain: \'partner.example\', host: \'mx.partner.example:2525\' }].')
+param routes route[] = []
+
+@description('Per-destination limits across all instances (Queue:Outbound:Limits:Rules:<n>), e.g. [{ domain: \'*.google.com\', maxConnections: 10 }].')
+param limitRules destinationLimit[] = []
+
 @description('Further app settings, applied last: any key to override.')
 param appSettingOverrides object = {}
 
@@ -241,6 +250,9 @@ var appSettings = union(
     keyVaultUri: keyVault.outputs.uri
     dkimSignatures: dkimSignatures
     tlsRules: tlsRules
+    relay: relay
+    routes: routes
+    limitRules: limitRules
   }),
   appSettingOverrides
 )

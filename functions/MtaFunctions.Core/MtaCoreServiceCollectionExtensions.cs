@@ -46,6 +46,9 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton<TlsPolicyResolver>();
         services.AddSingleton(sp => new SmtpConnectionPool(
             sp.GetRequiredService<TimeProvider>(), settings.Outbound.ConnectionIdleTime, settings.Outbound.MaxMessagesPerConnection));
+        services.AddSingleton(sp => new DestinationLimitStore(sp.GetRequiredService<StorageAccount>().Tables));
+        services.AddSingleton(sp => new DestinationLimiter(
+            sp.GetRequiredService<DestinationLimitStore>(), settings.Outbound.Limits, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SmtpSender>();
         services.AddSingleton<TlsSessionCounter>();
         services.AddSingleton<ITlsSessionRecorder>(sp => settings.Report.Send == TlsReportFrequency.Never

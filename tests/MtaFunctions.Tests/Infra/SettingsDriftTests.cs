@@ -72,6 +72,7 @@ public sealed partial class SettingsDriftTests
             .Select(pair => new KeyValuePair<string, string?>(pair.Key.Replace("__", ":", StringComparison.Ordinal), (string?)pair.Value));
         var settings = SettingsReader.Read(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
         Assert.NotEmpty(settings.Outbound.Rules);
+        Assert.NotNull(settings.Outbound.Relay);
     }
 
     [Fact]
