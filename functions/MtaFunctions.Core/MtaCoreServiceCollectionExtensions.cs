@@ -55,6 +55,8 @@ public static class MtaCoreServiceCollectionExtensions
             ? NullTlsSessionRecorder.Instance
             : sp.GetRequiredService<TlsSessionCounter>());
         services.AddTlsReporting(settings.Report);
+        services.AddSingleton(settings.Outbound.Limits);
+        services.AddSingleton<RouteDeliverer>();
         services.AddSingleton<DomainDeliverer>();
         services.AddSingleton<OutboundDeliveryHandler>();
         services.AddSingleton<StorageInitializer>();

@@ -23,14 +23,22 @@ namespace MtaFunctions.Core.Delivery;
 /// </remarks>
 public sealed class DomainDeliverer(
     OutboundSettings settings, IDnsResolver dns, MxResolver mxResolver, TlsPolicyResolver policies,
-    SmtpSender sender, DestinationGuard guard, ITlsSessionRecorder recorder)
+    SmtpSender sender, DestinationGuard guard, ITlsSessionRecorder recorder, RouteDeliverer routes)
 {
     /// <summary>Attempts delivery to <paramref name="recipients"/>, all of <paramref name="domain"/>.</summary>
     public async Task<IReadOnlyList<RecipientOutcome>> DeliverAsync(
         string domain, IReadOnlyList<string> recipients, string from, MimeMessage message, bool tlsRequiredNo,
         CancellationToken cancellationToken)
     {
-        var mx = await mxResolver.ResolveAsync(domain, cancellationToken).ConfigureAwait(false);
+        // A route to a host replaces the MX lookup; a route to an MX domain uses that domain's MX hosts and policies.
+        var route = settings.RouteFor(domain);
+        if (route?.Host is not null)
+        {
+            return await routes.DeliverAsync(route, recipients, from, message, cancellationToken).ConfigureAwait(false);
+        }
+
+        var mxDomain = route?.MxDomain ?? domain;
+        var mx = await mxResolver.ResolveAsync(mxDomain, cancellationToken).ConfigureAwait(false);
         if (mx.PermanentError is not null)
         {
             return All(recipients, OutcomeKind.Permanent, $"550 {mx.PermanentError}");
@@ -41,7 +49,7 @@ public sealed class DomainDeliverer(
             return All(recipients, OutcomeKind.Temporary, $"451 {mx.TemporaryError}");
         }
 
-        var plan = await policies.ForDomainAsync(domain, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
+        var plan = await policies.ForDomainAsync(mxDomain, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
         var errors = new List<string>();
         MxTlsPolicy? lastPolicy = null;
         SmtpSessionResult? lastSession = null;
@@ -71,17 +79,28 @@ public sealed class DomainDeliverer(
                     continue;
                 }
 
-                var session = await sender.SendAsync(new SmtpTarget(host, address, settings.SmtpPort), policy, from, recipients, message, cancellationToken)
-                    .ConfigureAwait(false);
+                var target = new SmtpTarget(host, address, route?.Port ?? settings.SmtpPort)
+                {
+                    Destination = route is null ? host : $"route:{route.Name}",
+                    Limit = route is null ? settings.Limits.For(host, domain) : settings.Limits.For(route),
+                };
+                var session = await sender.SendAsync(target, policy, from, recipients, message, cancellationToken).ConfigureAwait(false);
                 lastSession = session;
                 RecordSession(policy, session);
                 if (session.Failure == SessionFailure.None)
                 {
                     return session.Replies.Select(r => new RecipientOutcome(
                             r.Recipient,
-                            r.Code is >= 200 and < 300 ? OutcomeKind.Delivered : r.Code >= 500 ? OutcomeKind.Permanent : OutcomeKind.Temporary,
+                            KindOf(r.Code),
                             r.ToString(), session, policy.Applied, Detail(policy, session), policy.StsEnforced))
                         .ToList();
+                }
+
+                if (session.Failure == SessionFailure.Throttled)
+                {
+                    // Our own pacing, not the destination's answer: back on the queue without counting an attempt.
+                    return recipients.Select(r => new RecipientOutcome(
+                        r, OutcomeKind.Throttled, $"451 4.4.5 {session.Error}", session, policy.Applied, policy.Detail, policy.StsEnforced)).ToList();
                 }
 
                 errors.Add(session.Error ?? session.Failure.ToString());
@@ -97,6 +116,10 @@ public sealed class DomainDeliverer(
         return recipients.Select(r => new RecipientOutcome(
             r, OutcomeKind.Temporary, reason, lastSession, lastPolicy?.Applied, lastPolicy?.Detail, lastPolicy?.StsEnforced == true)).ToList();
     }
+
+    /// <summary>The outcome of a recipient's final reply code.</summary>
+    internal static OutcomeKind KindOf(int code) =>
+        code is >= 200 and < 300 ? OutcomeKind.Delivered : code >= 500 ? OutcomeKind.Permanent : OutcomeKind.Temporary;
 
     private static string? Detail(MxTlsPolicy policy, SmtpSessionResult session) =>
         session.Tls?.Verdict?.MatchedRecord is { } matched ? $"{policy.Detail}; matched {matched}" : policy.Detail;

@@ -149,8 +149,18 @@ public sealed class OutboundDeliveryHandler(
             outcomes = await deliverer.DeliverAsync(domain, recipients, envelope.From, message, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
         }
 
+        // Recipients that waited for a slot of the destination's fleet-wide limit go back on the queue with the
+        // same attempt number: our own pacing is not a delivery attempt (until the lifetime runs out).
+        var throttled = now < expiry ? outcomes.Where(o => o.Kind == OutcomeKind.Throttled).ToList() : [];
+        if (throttled.Count > 0)
+        {
+            var pause = ThrottlePause + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 15_000));
+            await writer.EnqueueAsync(envelope with { To = throttled.Select(o => o.Recipient).ToList() }, pause, cancellationToken).ConfigureAwait(false);
+            Log.Deferred(logger, envelope.Id, throttled.Count, domain, now + pause);
+        }
+
         // RFC 5321 §4.5.4.1: give up once the message has been queued for its lifetime.
-        var final = outcomes.Select(o => o.Kind == OutcomeKind.Temporary && now >= expiry
+        var final = outcomes.Where(o => !throttled.Contains(o)).Select(o => o.Kind is OutcomeKind.Temporary or OutcomeKind.Throttled && now >= expiry
                 ? o with { Kind = OutcomeKind.Permanent, Reply = $"{o.Reply} (gave up: queued longer than {settings.MessageLifetime.TotalHours:0.#}h)" }
                 : o)
             .ToList();
@@ -172,7 +182,9 @@ public sealed class OutboundDeliveryHandler(
             Log.Deferred(logger, envelope.Id, deferred.Count, domain, nextAttempt.Value);
         }
 
-        var rows = final.Select(o => ToRow(envelope, o, states, attempt, now, nextAttempt)).ToList();
+        var rows = final.Select(o => ToRow(envelope, o, states, attempt, now, nextAttempt))
+            .Concat(throttled.Select(o => WaitingRow(envelope, o, states, now)))
+            .ToList();
         await store.SaveAsync(rows, cancellationToken).ConfigureAwait(false);
         foreach (var row in rows)
         {
@@ -215,6 +227,28 @@ public sealed class OutboundDeliveryHandler(
             PolicyDetail = outcome.PolicyDetail,
         };
     }
+
+    /// <summary>A recipient waiting for the destination's limit: pending, its attempts unchanged.</summary>
+    private static DeliveryRecord WaitingRow(OutboundEnvelope envelope, RecipientOutcome outcome, IReadOnlyDictionary<string, DeliveryRecord> states, DateTimeOffset now)
+    {
+        var key = DeliveryRecord.RowKeyFor(outcome.Recipient);
+        var previous = states.TryGetValue(key, out var p) ? p : null;
+        return new DeliveryRecord
+        {
+            PartitionKey = envelope.Id,
+            RowKey = key,
+            Recipient = outcome.Recipient,
+            State = nameof(DeliveryState.Pending),
+            Attempts = previous?.Attempts ?? 0,
+            LastReply = Truncate(outcome.Reply, 2000),
+            LastAttemptAt = previous?.LastAttemptAt,
+            NextAttemptAt = now + ThrottlePause,
+            PolicyApplied = outcome.PolicyApplied,
+            PolicyDetail = outcome.PolicyDetail,
+        };
+    }
+
+    private static readonly TimeSpan ThrottlePause = TimeSpan.FromSeconds(15);
 
     private async Task BounceAsync(
         OutboundEnvelope envelope, MimeMessage message, string domain, int attempt, List<RecipientOutcome> failed,

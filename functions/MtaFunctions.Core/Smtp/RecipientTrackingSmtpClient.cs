@@ -1,5 +1,6 @@
 using MailKit.Net.Smtp;
 using MimeKit;
+using MtaFunctions.Core.Delivery;
 
 namespace MtaFunctions.Core.Smtp;
 
@@ -10,6 +11,20 @@ namespace MtaFunctions.Core.Smtp;
 internal sealed class RecipientTrackingSmtpClient : SmtpClient
 {
     public Dictionary<string, RecipientReply> Replies { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The destination's connection slot this connection holds; freed when the client is disposed, on every path.</summary>
+    public DestinationLease? Lease { get; set; }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && Lease is { } lease)
+        {
+            Lease = null;
+            _ = lease.DisposeAsync().AsTask();
+        }
+
+        base.Dispose(disposing);
+    }
 
     protected override void OnRecipientAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response) =>
         Replies[mailbox.Address] = new RecipientReply(mailbox.Address, (int)response.StatusCode, response.Response);

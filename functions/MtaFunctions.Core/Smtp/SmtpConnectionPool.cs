@@ -23,7 +23,7 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
 
     /// <summary>The pool key of a session to <paramref name="target"/> under <paramref name="policy"/>.</summary>
     public static string KeyFor(SmtpTarget target, MxTlsPolicy policy) =>
-        $"{target}|{policy.ServerName}|{policy.Tls}|{policy.Check.GetType().FullName}|{policy.Applied}|{policy.Detail}";
+        $"{target}|{target.ImplicitTls}|{target.Credentials?.UserName}|{policy.ServerName}|{policy.Tls}|{policy.Check.GetType().FullName}|{policy.Applied}|{policy.Detail}";
 
     /// <summary>Takes an idle, still-open connection for the key, or null.</summary>
     internal PooledConnection? Take(string key)

@@ -7,6 +7,7 @@ using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
 using MtaFunctions.Core.Configuration;
+using MtaFunctions.Core.Delivery;
 using MtaFunctions.Core.Policy;
 
 namespace MtaFunctions.Core.Smtp;
@@ -21,7 +22,7 @@ namespace MtaFunctions.Core.Smtp;
 /// session: there is no plaintext retry on the same host. After a transaction the connection goes back to
 /// the <see cref="SmtpConnectionPool"/> for the next message to the same MX under the same policy.
 /// </remarks>
-public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool pool)
+public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool pool, DestinationLimiter limiter)
 {
     /// <summary>Delivers <paramref name="message"/> to <paramref name="recipients"/> through <paramref name="target"/>.</summary>
     /// <param name="target">MX host and address.</param>
@@ -34,6 +35,12 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, MimeMessage message,
         CancellationToken cancellationToken)
     {
+        var destination = target.Destination ?? target.MxHost;
+        if (target.Limit is { } rate && !await limiter.AcquireMessageAsync(destination, rate, cancellationToken).ConfigureAwait(false))
+        {
+            return Throttled(target, $"{destination}: {rate.MessagesPerMinute} messages per minute reached (all instances); waited {settings.Limits.MaxWait.TotalSeconds:0}s");
+        }
+
         var key = SmtpConnectionPool.KeyFor(target, policy);
         if (pool.Take(key) is { } pooled)
         {
@@ -47,14 +54,36 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
             }
         }
 
-        var (connection, failure) = await ConnectAsync(target, policy, cancellationToken).ConfigureAwait(false);
+        DestinationLease? lease = null;
+        if (target.Limit is { } limit)
+        {
+            lease = await limiter.AcquireConnectionAsync(destination, limit, cancellationToken).ConfigureAwait(false);
+            if (lease is null)
+            {
+                return Throttled(target, $"{destination}: all {limit.MaxConnections} connections busy (all instances); waited {settings.Limits.MaxWait.TotalSeconds:0}s");
+            }
+        }
+
+        var (connection, failure) = await ConnectAsync(target, policy, lease, cancellationToken).ConfigureAwait(false);
+        if (failure is { Failure: SessionFailure.Protocol or SessionFailure.Dropped } && target.Limit is { } busyLimit && failure.Busy)
+        {
+            await limiter.ReportBusyAsync(destination, busyLimit, cancellationToken).ConfigureAwait(false);
+        }
+
         return connection is null
             ? failure!
             : await TransactAsync(key, connection, target, from, recipients, message, cancellationToken).ConfigureAwait(false);
     }
 
+    private static SmtpSessionResult Throttled(SmtpTarget target, string reason) =>
+        new() { Target = target, Failure = SessionFailure.Throttled, Error = reason };
+
+    // RFC 5321 §4.2.2: 421 = service not available, closing; receivers also say "too many connections" in other 4xx.
+    private static bool IsBusy(int code, string text) =>
+        code == 421 || (code is >= 400 and < 500 && text.Contains("too many", StringComparison.OrdinalIgnoreCase));
+
     private async Task<(PooledConnection? Connection, SmtpSessionResult? Failure)> ConnectAsync(
-        SmtpTarget target, MxTlsPolicy policy, CancellationToken cancellationToken)
+        SmtpTarget target, MxTlsPolicy policy, DestinationLease? lease, CancellationToken cancellationToken)
     {
         // NoDelay: SMTP is small writes awaiting replies; Nagle + delayed ACK would add ~40 ms per round trip.
         var socket = new Socket(target.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -67,6 +96,11 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             socket.Dispose();
+            if (lease is not null)
+            {
+                await lease.DisposeAsync().ConfigureAwait(false);
+            }
+
             return (null, new SmtpSessionResult
             {
                 Target = target,
@@ -84,6 +118,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
             Timeout = (int)Math.Min(int.MaxValue, settings.CommandTimeout.TotalMilliseconds),
             CheckCertificateRevocation = false,
             SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            Lease = lease,
         };
         client.ServerCertificateValidationCallback = (_, certificate, chain, errors) =>
         {
@@ -105,7 +140,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
             return verdict.Accept;
         };
 
-        var options = policy.Tls switch
+        var options = target.ImplicitTls ? SecureSocketOptions.SslOnConnect : policy.Tls switch
         {
             TlsRequirement.Disabled => SecureSocketOptions.None,
             TlsRequirement.Required => SecureSocketOptions.StartTls,
@@ -151,6 +186,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
                 Failure = SessionFailure.Protocol,
                 LocalAddress = local,
                 Error = $"{target}: {(int)e.StatusCode} {e.Message}",
+                Busy = IsBusy((int)e.StatusCode, e.Message),
             };
         }
         catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException
@@ -165,6 +201,11 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
             };
         }
 
+        if (failure is null && target.Credentials is { } credentials)
+        {
+            failure = await AuthenticateAsync(client, target, credentials, local, cancellationToken).ConfigureAwait(false);
+        }
+
         if (failure is not null)
         {
             client.Dispose();
@@ -177,6 +218,50 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
             ? new TlsDetails(client.SslProtocol.ToString(), client.SslCipherSuite?.ToString(), subject, verdict)
             : null;
         return (new PooledConnection(client, tls, offered, local), null);
+    }
+
+    /// <summary>SMTP AUTH with PLAIN or LOGIN (RFC 4954), and only once the session is encrypted (RFC 8314 §4).</summary>
+    private static async Task<SmtpSessionResult?> AuthenticateAsync(
+        RecipientTrackingSmtpClient client, SmtpTarget target, NetworkCredential credentials, string? local, CancellationToken cancellationToken)
+    {
+        SmtpSessionResult Failed(string error) => new()
+        {
+            Target = target,
+            Failure = SessionFailure.Protocol,
+            StartTlsOffered = client.Capabilities.HasFlag(SmtpCapabilities.StartTLS) || client.IsSecure,
+            LocalAddress = local,
+            Error = $"{target}: {error}",
+        };
+
+        if (!client.IsSecure)
+        {
+            return Failed("AUTH not sent: the session is not encrypted");
+        }
+
+        client.AuthenticationMechanisms.RemoveWhere(m => m is not ("PLAIN" or "LOGIN"));
+        if (client.AuthenticationMechanisms.Count == 0)
+        {
+            return Failed("the server offers neither AUTH PLAIN nor AUTH LOGIN");
+        }
+
+        try
+        {
+            await client.AuthenticateAsync(credentials, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (MailKit.Security.AuthenticationException e)
+        {
+            return Failed($"AUTH refused: {e.Message}");
+        }
+        catch (SmtpCommandException e)
+        {
+            return Failed($"AUTH failed: {(int)e.StatusCode} {e.Message}");
+        }
+        catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException
+                                      || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return Failed($"AUTH: {e.Message}") with { Failure = SessionFailure.Dropped };
+        }
     }
 
     private async Task<SmtpSessionResult> TransactAsync(
@@ -219,6 +304,11 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
                     : new RecipientReply(r, code is >= 400 and < 600 ? code : 451, e.Message))
                 .ToList();
             await SmtpConnectionPool.CloseAsync(client).ConfigureAwait(false);
+            if (target.Limit is { } limit && IsBusy(code, e.Message))
+            {
+                await limiter.ReportBusyAsync(target.Destination ?? target.MxHost, limit, cancellationToken).ConfigureAwait(false);
+            }
+
             return result with { Replies = replies };
         }
         catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException or ServiceNotConnectedException

@@ -22,6 +22,9 @@ public enum SessionFailure
 
     /// <summary>A command timed out or the connection dropped mid-session.</summary>
     Dropped,
+
+    /// <summary>The destination's fleet-wide limit gave no connection slot or rate token in time; nothing was sent.</summary>
+    Throttled,
 }
 
 /// <summary>An SMTP reply to one recipient.</summary>
@@ -63,4 +66,7 @@ public sealed record SmtpSessionResult
 
     /// <summary>The transaction ran on a pooled connection: no new TLS session was negotiated for it.</summary>
     public bool Reused { get; init; }
+
+    /// <summary>The server said it is busy (421, "too many connections"): the destination's fleet-wide limit goes down.</summary>
+    public bool Busy { get; init; }
 }
