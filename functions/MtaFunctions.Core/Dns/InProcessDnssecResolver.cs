@@ -10,12 +10,13 @@ namespace MtaFunctions.Core.Dns;
 /// passes DNSSEC records through but does not validate (<c>Dns:Dnssec = in-process</c>).
 /// </summary>
 /// <remarks>
-/// The lookups DANE depends on (A/AAAA, TLSA, and TXT for the probe) are validated from the root trust anchors
-/// of <c>Dns:TrustAnchors</c> (built in: the root KSK-2017 and KSK-2024): Signed answers are authenticated and
-/// their validated records are used; a bogus answer is reported as <see cref="DnsStatus.ServFail"/>, as a
-/// validating resolver would (RFC 4035 §5.5). The DnsClient lookup alongside keeps NXDOMAIN, NODATA, failures
-/// and the CNAME-expanded name apart. MX lookups are not validated (DANE does not need a secure MX RRset,
-/// RFC 7672 §2.2.1). The configured resolver must return RRSIG, DNSKEY and DS records when asked with DO.
+/// Every lookup (MX, A/AAAA with the CNAMEs leading to them, TLSA, TXT) is validated from the root trust
+/// anchors of <c>Dns:TrustAnchors</c> (built in: the root KSK-2017 and KSK-2024), like a validating resolver
+/// would: Signed answers are authenticated and only their validated records are used; a bogus answer is
+/// reported as <see cref="DnsStatus.ServFail"/> (RFC 4035 §5.5), so a forged MX of a signed domain is never
+/// followed. A validation query that fails (SERVFAIL, no answer) makes the lookup fail temporarily. The
+/// DnsClient lookup alongside keeps NXDOMAIN, NODATA and failures apart. The configured resolver must return
+/// RRSIG, DNSKEY and DS records when asked with DO.
 /// </remarks>
 public sealed class InProcessDnssecResolver : IDnsResolver, IDisposable
 {
@@ -51,8 +52,30 @@ public sealed class InProcessDnssecResolver : IDnsResolver, IDisposable
     }
 
     /// <inheritdoc />
-    public Task<DnsAnswer<MxRecord>> QueryMxAsync(string domain, CancellationToken cancellationToken) =>
-        _plain.QueryMxAsync(domain, cancellationToken);
+    public async Task<DnsAnswer<MxRecord>> QueryMxAsync(string domain, CancellationToken cancellationToken)
+    {
+        var plain = await _plain.QueryMxAsync(domain, cancellationToken).ConfigureAwait(false);
+        if (!plain.Status.IsDefinite())
+        {
+            return plain;
+        }
+
+        // RFC 4035 §5.5: a bogus MX RRset is not used: with it, a forged MX would bypass DANE altogether.
+        var secure = await ValidateAsync<ARSoft.Tools.Net.Dns.MxRecord>(domain, RecordType.Mx, cancellationToken).ConfigureAwait(false);
+        if (secure.Error is { } error)
+        {
+            return DnsAnswer<MxRecord>.Failed(DnsStatus.ServFail, domain, error);
+        }
+
+        return secure.Signed
+            ? plain with
+            {
+                Records = secure.Records.Select(m => new MxRecord(m.Preference, m.ExchangeDomainName.ToString().TrimEnd('.').ToLowerInvariant())).ToList(),
+                Status = secure.Records.Count > 0 ? DnsStatus.Found : plain.Status == DnsStatus.Found ? DnsStatus.NoRecords : plain.Status,
+                Authenticated = true,
+            }
+            : plain with { Authenticated = false };
+    }
 
     /// <inheritdoc />
     public async Task<DnsAnswer<IPAddress>> QueryAddressesAsync(string host, CancellationToken cancellationToken)
@@ -70,9 +93,21 @@ public sealed class InProcessDnssecResolver : IDnsResolver, IDisposable
             return DnsAnswer<IPAddress>.Failed(DnsStatus.ServFail, host, error);
         }
 
-        return v4.Signed && v6.Signed
-            ? plain with { Records = [.. v4.Records.Select(r => r.Address), .. v6.Records.Select(r => r.Address)], Authenticated = true }
-            : plain with { Authenticated = false };
+        if (!(v4.Signed && v6.Signed))
+        {
+            return plain with { Authenticated = false };
+        }
+
+        // RFC 7672 §2.2.2: the TLSA base domain is the CNAME-expanded name. ARSoft validated every CNAME it
+        // followed (Signed only when all links are), and the validated records are owned by the expanded name:
+        // the name is taken from them, never from the unvalidated answer.
+        var owner = v4.Records.Select(r => r.Name).Concat(v6.Records.Select(r => r.Name)).FirstOrDefault();
+        return plain with
+        {
+            Records = [.. v4.Records.Select(r => r.Address), .. v6.Records.Select(r => r.Address)],
+            Authenticated = true,
+            CanonicalName = owner is null ? plain.CanonicalName : owner.ToString().TrimEnd('.').ToLowerInvariant(),
+        };
     }
 
     /// <inheritdoc />
@@ -165,18 +200,20 @@ public sealed class InProcessDnssecResolver : IDnsResolver, IDisposable
             return result.ValidationResult switch
             {
                 DnsSecValidationResult.Signed => (true, result.Records, null),
-                DnsSecValidationResult.Bogus => (false, [], $"{type} {name}: DNSSEC validation failed (bogus)"),
+                DnsSecValidationResult.Bogus => (false, [], $"{type} {name}: DNSSEC validation failed (bogus, dnssec-invalid)"),
                 _ => (false, result.Records, null),
             };
         }
         catch (DnsSecValidationException e)
         {
             // RFC 4035 §5.5: bogus data is not returned; a validating resolver answers SERVFAIL.
-            return (false, [], $"{type} {name}: DNSSEC validation failed (bogus): {e.Message}");
+            return (false, [], $"{type} {name}: DNSSEC validation failed (bogus, dnssec-invalid): {e.Message}");
         }
-        catch (Exception e) when (e is System.Net.Sockets.SocketException or TimeoutException or IOException or ArgumentException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return (false, [], $"{type} {name}: in-process DNSSEC validation failed: {e.Message}");
+            // ARSoft reports a validation query that got SERVFAIL or no answer as a plain Exception ("DNS request
+            // failed"): the lookup failed for now, and the delivery defers on its schedule (RFC 7672 §2.1.1).
+            return (false, [], $"{type} {name}: in-process DNSSEC validation failed ({e.GetType().Name}): {e.Message}");
         }
     }
 

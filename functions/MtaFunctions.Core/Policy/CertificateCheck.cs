@@ -33,4 +33,10 @@ public interface ICertificateCheck
 {
     /// <summary>Judges the certificate the server presented.</summary>
     CertificateVerdict Check(CertificateContext context);
+
+    /// <summary>
+    /// Every input of the verdict besides the handshake and the MX host (which the pool key holds already):
+    /// a pooled session is only reused under a check with the same key, since its certificate was judged once.
+    /// </summary>
+    string ReuseKey { get; }
 }

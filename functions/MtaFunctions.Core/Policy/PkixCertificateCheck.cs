@@ -11,6 +11,9 @@ namespace MtaFunctions.Core.Policy;
 public sealed class PkixCertificateCheck(TrustedRoots roots) : ICertificateCheck
 {
     /// <inheritdoc />
+    public string ReuseKey => "pkix";
+
+    /// <inheritdoc />
     public CertificateVerdict Check(CertificateContext context)
     {
         if ((context.Errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
@@ -33,6 +36,9 @@ public sealed class PkixCertificateCheck(TrustedRoots roots) : ICertificateCheck
 /// <summary>Accepts any certificate (AllowInvalidCerts, <c>TLS-Required: No</c>) but still says whether it would verify.</summary>
 public sealed class AcceptAnyCertificateCheck(ICertificateCheck verifier) : ICertificateCheck
 {
+    /// <inheritdoc />
+    public string ReuseKey => $"accept-any({verifier.ReuseKey})";
+
     /// <inheritdoc />
     public CertificateVerdict Check(CertificateContext context) => verifier.Check(context) with { Accept = true };
 }

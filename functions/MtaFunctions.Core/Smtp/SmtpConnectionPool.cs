@@ -10,7 +10,8 @@ namespace MtaFunctions.Core.Smtp;
 /// </summary>
 /// <remarks>
 /// A connection is only handed out again for the same target and the same policy (TLS requirement,
-/// certificate check, policy applied and its detail): its certificate was judged under that policy once.
+/// certificate check and every input of its verdict, policy applied and its detail): its certificate was
+/// judged under that policy once.
 /// Connections idle for longer than the idle limit are closed with QUIT; a connection carries at most
 /// <c>Queue:Outbound:Smtp:MaxMessagesPerConnection</c> messages.
 /// </remarks>
@@ -23,7 +24,7 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
 
     /// <summary>The pool key of a session to <paramref name="target"/> under <paramref name="policy"/>.</summary>
     public static string KeyFor(SmtpTarget target, MxTlsPolicy policy) =>
-        $"{target}|{target.ImplicitTls}|{target.Credentials?.UserName}|{policy.ServerName}|{policy.Tls}|{policy.Check.GetType().FullName}|{policy.Applied}|{policy.Detail}";
+        $"{target}|{target.ImplicitTls}|{target.Credentials?.UserName}|{policy.ServerName}|{policy.Tls}|{policy.Check.ReuseKey}|{policy.Applied}|{policy.Detail}";
 
     /// <summary>Takes an idle, still-open connection for the key, or null.</summary>
     internal PooledConnection? Take(string key)

@@ -30,6 +30,17 @@ public sealed class DaneCertificateCheck(TlsaRecordSet records, IReadOnlyList<st
     public IReadOnlyList<string> ReferenceIdentifiers => referenceIdentifiers;
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The records, and under DANE-TA the reference identifiers too (RFC 7672 §3.2.2): a session authenticated
+    /// for one recipient domain's names is never reused for another domain on the same MX whose names the
+    /// certificate may not carry. DANE-EE ignores names (RFC 7671 §5.1), so without DANE-TA records the names
+    /// are left out and the session serves every domain of that MX.
+    /// </remarks>
+    public string ReuseKey =>
+        $"dane {records.BaseDomain} {string.Join(",", records.Effective)}"
+        + (records.Effective.Any(r => r.KnownUsage == TlsaUsage.DaneTa) ? $" names={string.Join(",", referenceIdentifiers)}" : "");
+
+    /// <inheritdoc />
     public CertificateVerdict Check(CertificateContext context)
     {
         // RFC 7672 §3.1.1 / RFC 7671 §5.1: DANE-EE matches the leaf; names and expiry are ignored.

@@ -10,6 +10,9 @@ namespace MtaFunctions.Core.Policy.Dane;
 public sealed class TlsaUnusableCertificateCheck(TlsaRecordSet records) : ICertificateCheck
 {
     /// <inheritdoc />
+    public string ReuseKey => $"tlsa-unusable {records.BaseDomain}";
+
+    /// <inheritdoc />
     public CertificateVerdict Check(CertificateContext context) =>
         new(Accept: true, Verified: false, TlsRptResultType.TlsaInvalid, $"no usable TLSA record at _25._tcp.{records.BaseDomain}; TLS without authentication");
 }

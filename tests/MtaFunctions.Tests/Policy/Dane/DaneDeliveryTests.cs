@@ -29,9 +29,18 @@ public sealed class DaneDeliveryTests(DnssecLab lab)
     {
         var scenario = lab[serverOf ?? domain];
         // The chain-sending listener also records the SNI of each handshake.
-        await using var server = scenario.Leaf is null
-            ? new TestSmtpServer(scenario.Address, lab.SmtpPort, null)
-            : new TestSmtpServer(scenario.Address, lab.SmtpPort, scenario.Leaf, scenario.Chain);
+        await using var server = Server(scenario);
+        await using var services = Services(settings);
+        var outcomes = await SendAsync(services, domain);
+        return new Attempt(outcomes, services.GetRequiredService<TlsSessionCounter>().Peek(), server);
+    }
+
+    private TestSmtpServer Server(DaneScenario scenario) => scenario.Leaf is null
+        ? new TestSmtpServer(scenario.Address, lab.SmtpPort, null)
+        : new TestSmtpServer(scenario.Address, lab.SmtpPort, scenario.Leaf, scenario.Chain);
+
+    private ServiceProvider Services(Dictionary<string, string?>? settings = null)
+    {
         var values = new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = lab.Storage.ConnectionString,
@@ -57,15 +66,18 @@ public sealed class DaneDeliveryTests(DnssecLab lab)
         }
 
         var config = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
-        await using var services = new ServiceCollection().AddLogging().AddMtaCore(config).BuildServiceProvider();
+        return new ServiceCollection().AddLogging().AddMtaCore(config).BuildServiceProvider();
+    }
+
+    private static async Task<IReadOnlyList<RecipientOutcome>> SendAsync(ServiceProvider services, string domain)
+    {
         var message = new MimeMessage();
         message.From.Add(MailboxAddress.Parse("sender@sender.example.test"));
         message.To.Add(MailboxAddress.Parse($"rcpt@{domain}"));
         message.Subject = $"DANE {domain}";
         message.Body = new TextPart("plain") { Text = "hello" };
-        var outcomes = await services.GetRequiredService<DomainDeliverer>()
+        return await services.GetRequiredService<DomainDeliverer>()
             .DeliverAsync(domain, [$"rcpt@{domain}"], "sender@sender.example.test", message, false, TestContext.Current.CancellationToken);
-        return new Attempt(outcomes, services.GetRequiredService<TlsSessionCounter>().Peek(), server);
     }
 
     private static void AssertDeliveredUnderDane(Attempt attempt, string matchedPrefix, string policyDomain)
@@ -103,6 +115,56 @@ public sealed class DaneDeliveryTests(DnssecLab lab)
         var attempt = await DeliverAsync(domain);
         AssertDeliveredUnderDane(attempt, record, $"mx.{domain}");
         Assert.NotEmpty(lab[domain].Chain);
+    }
+
+    [Fact]
+    public async Task Deliver_DaneTaSessionOfOneDomain_NotReusedForAnotherDomainOnTheSameMx()
+    {
+        // RFC 7672 §3.2.2: the DANE-TA certificate names only tashared-a.test (a reference identifier of that
+        // domain alone). A pooled session authenticated for it must not carry mail of tashared-b.test.
+        var scenario = lab["tashared-a.test"];
+        await using var server = Server(scenario);
+        await using var services = Services();
+
+        var first = (await SendAsync(services, "tashared-a.test")).Single();
+        Assert.Equal(OutcomeKind.Delivered, first.Kind);
+        Assert.Equal("dane", first.PolicyApplied);
+
+        var second = (await SendAsync(services, "tashared-b.test")).Single();
+        Assert.Equal(OutcomeKind.Temporary, second.Kind);
+        Assert.False(second.Session?.Reused ?? false);
+        Assert.Contains("certificate names none of", second.Reply, StringComparison.Ordinal);
+        Assert.Single(server.Inbox);
+        Assert.Contains(services.GetRequiredService<TlsSessionCounter>().Peek().Keys,
+            k => k.Failure == TlsRptResultType.CertificateHostMismatch && k.Policy.Domain == "mx.tashared.test");
+
+        // The pool still serves the domain the session was authenticated for.
+        var third = (await SendAsync(services, "tashared-a.test")).Single();
+        Assert.Equal(OutcomeKind.Delivered, third.Kind);
+        Assert.True(third.Session!.Reused);
+        Assert.Equal(2, server.Inbox.Count);
+    }
+
+    [Fact]
+    public async Task Deliver_DaneEeSessionOfOneDomain_ReusedForAnotherDomainOnTheSameMx()
+    {
+        // DANE-EE ignores names (RFC 7671 §5.1): the verdict does not depend on the recipient domain, so the
+        // session is reused across domains ("twomx.test" ends at mx.ee311.test when its first MX fails).
+        await using var server = Server(lab["ee311.test"]);
+        await using var services = Services();
+        Assert.Equal(OutcomeKind.Delivered, (await SendAsync(services, "ee311.test")).Single().Kind);
+        var other = (await SendAsync(services, "twomx.test")).Single();
+        Assert.Equal(OutcomeKind.Delivered, other.Kind);
+        Assert.True(other.Session!.Reused);
+    }
+
+    [Fact]
+    public async Task Deliver_MxRewrittenAfterSigning_DeferredByTheValidatingResolver()
+    {
+        // The same forged MX as InProcessDnssecTests.Deliver_InProcessMxRewrittenAfterSigning_*: Unbound answers SERVFAIL.
+        var attempt = await DeliverAsync("forgedmx.test", serverOf: "nodane.test");
+        AssertDeferred(attempt);
+        Assert.Contains("MX lookup for forgedmx.test failed", attempt.Outcome.Reply, StringComparison.Ordinal);
     }
 
     [Fact]

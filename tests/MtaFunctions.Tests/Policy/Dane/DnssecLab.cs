@@ -72,6 +72,9 @@ public sealed partial class DnssecLab : IAsyncLifetime
     [GeneratedRegex(@"^(_25\._tcp\.mx\.bogus\.test\.\s+\d+\s+IN\s+TLSA\s+3 1 1 [0-9a-fA-F]+)([0-9a-fA-F]{2})$", RegexOptions.Multiline)]
     private static partial Regex BogusTlsaLine();
 
+    [GeneratedRegex(@"^(forgedmx\.test\.\s+\d+\s+IN\s+MX\s+10\s+)mx\.forgedmx\.test\.$", RegexOptions.Multiline)]
+    private static partial Regex ForgedMxLine();
+
     /// <summary>Storage for the delivery (the MTA-STS cache table is read for every destination).</summary>
     public AzuriteFixture Storage { get; } = new();
 
@@ -235,6 +238,24 @@ public sealed partial class DnssecLab : IAsyncLifetime
         _signed.AppendLine($"host.cname-target IN A {cnameTarget}");
         Publish(_signed, "host.cname-target.test", Tlsa(TlsaUsage.DaneEe, TlsaSelector.Spki, TlsaMatchingType.Sha256, cnameLeaf));
 
+        // Two recipient domains on one MX under DANE-TA (2 0 1 of the intermediate); the certificate names only
+        // the first domain, not the MX host (RFC 7672 §3.2.2 lets the recipient domain be the reference identifier).
+        var sharedAddress = NextAddress();
+        var sharedLeaf = Leaf(DaneIntermediate, ["tashared-a.test"]);
+        foreach (var domain in new[] { "tashared-a.test", "tashared-b.test" })
+        {
+            _scenarios[domain] = new DaneScenario(domain, "mx.tashared.test", sharedAddress, sharedLeaf, [DaneIntermediate]);
+            _signed.AppendLine($"{domain[..^".test".Length]} IN MX 10 mx.tashared.test.");
+        }
+
+        _signed.AppendLine($"mx.tashared IN A {sharedAddress}");
+        Publish(_signed, "mx.tashared.test", Tlsa(TlsaUsage.DaneTa, TlsaSelector.Cert, TlsaMatchingType.Sha256, DaneIntermediate));
+
+        // A signed MX RRset rewritten after signing (see WriteZonesAsync) to point at mx.nodane.test, a PKIX-valid
+        // host without TLSA: a forged MX that would take DANE out of the picture.
+        var forged = Add("forgedmx.test", Leaf(null, ["mx.forgedmx.test"]), []);
+        Publish(_signed, forged.MxHost, Tlsa(TlsaUsage.DaneEe, TlsaSelector.Spki, TlsaMatchingType.Sha256, forged.Leaf!));
+
         // Unsigned zone with TLSA that would not match: no DANE.
         var unsignedAddress = NextAddress();
         _scenarios["unsigned.test"] = new DaneScenario("unsigned.test", "mx.unsigned.test", unsignedAddress, Pki.IssueServer(["mx.unsigned.test"]), []);
@@ -299,7 +320,14 @@ public sealed partial class DnssecLab : IAsyncLifetime
             throw new InvalidOperationException("could not find the TLSA record of mx.bogus.test to tamper with");
         }
 
-        await File.WriteAllTextAsync(signedPath, tampered);
+        // Forge the MX of forgedmx.test: the RRSIG stays the one made for mx.forgedmx.test.
+        var forged = ForgedMxLine().Replace(tampered, m => m.Groups[1].Value + "mx.nodane.test.");
+        if (forged == tampered)
+        {
+            throw new InvalidOperationException("could not find the MX record of forgedmx.test to rewrite");
+        }
+
+        await File.WriteAllTextAsync(signedPath, forged);
     }
 
     private async Task<string> RunAsync(string file, params string[] args)

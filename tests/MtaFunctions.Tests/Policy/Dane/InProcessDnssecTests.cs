@@ -29,14 +29,15 @@ public sealed class InProcessDnssecTests(DnssecLab lab)
         ["Dns:DnssecProbeName"] = "test.",
     }).Build()).Dns;
 
-    private async Task<(RecipientOutcome Outcome, IReadOnlyDictionary<TlsSessionKey, long> Sessions, int Received)> DeliverAsync(string domain, string? anchors)
+    private async Task<(RecipientOutcome Outcome, IReadOnlyDictionary<TlsSessionKey, long> Sessions, int Received)> DeliverAsync(
+        string domain, string? anchors, string? serverOf = null, System.Net.IPEndPoint? dns = null)
     {
-        var scenario = lab[domain];
+        var scenario = lab[serverOf ?? domain];
         await using var server = new TestSmtpServer(scenario.Address, lab.SmtpPort, scenario.Leaf!, scenario.Chain);
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = lab.Storage.ConnectionString,
-            ["Dns:Servers"] = lab.Authoritative.ToString(),
+            ["Dns:Servers"] = (dns ?? lab.Authoritative).ToString(),
             ["Dns:Dnssec"] = "in-process",
             ["Dns:TrustAnchors"] = anchors,
             ["Dns:Timeout"] = "3s",
@@ -92,6 +93,58 @@ public sealed class InProcessDnssecTests(DnssecLab lab)
         Assert.Equal(OutcomeKind.Delivered, outcome.Kind);
         Assert.Equal("none", outcome.PolicyApplied);
         Assert.Equal(1, received);
+    }
+
+    [Fact]
+    public async Task Deliver_InProcessMxRewrittenAfterSigning_DeferredWithDnssecInvalid()
+    {
+        // The MX RRset of forgedmx.test points at mx.nodane.test (a PKIX-valid host without TLSA) under a
+        // signature made for mx.forgedmx.test: followed unvalidated, it would take DANE out of the delivery.
+        var (outcome, _, received) = await DeliverAsync("forgedmx.test", lab.RootAnchorsFile, serverOf: "nodane.test");
+        Assert.Equal(OutcomeKind.Temporary, outcome.Kind);
+        Assert.Equal(0, received);
+        Assert.Contains("MX lookup for forgedmx.test failed", outcome.Reply, StringComparison.Ordinal);
+        Assert.Contains("dnssec-invalid", outcome.Reply, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Deliver_InProcessSignedMx_ValidatedRecordsUsed()
+    {
+        using var resolver = new InProcessDnssecResolver(Settings(lab.RootAnchorsFile));
+        var mx = await resolver.QueryMxAsync("ee311.test", TestContext.Current.CancellationToken);
+        Assert.Equal(DnsStatus.Found, mx.Status);
+        Assert.True(mx.Authenticated);
+        Assert.Equal("mx.ee311.test", mx.Records.Single().Exchange);
+    }
+
+    [Fact]
+    public async Task Deliver_InProcessValidatorQueryGetsServFail_DeferredNotThrown()
+    {
+        // Only a validator asks for DNSKEY: the plain lookups get their answers, the validation cannot finish.
+        // ARSoft throws a plain Exception("DNS request failed") for this; it must become a temporary lookup failure.
+        using var forwarder = new FailingDnsForwarder(lab.Authoritative).Fail("test.", ARSoft.Tools.Net.Dns.RecordType.DnsKey);
+        var (outcome, _, received) = await DeliverAsync("ee311.test", lab.RootAnchorsFile, dns: forwarder.EndPoint);
+        Assert.Equal(OutcomeKind.Temporary, outcome.Kind);
+        Assert.Equal(0, received);
+        Assert.Contains("DNS request failed", outcome.Reply, StringComparison.Ordinal);
+        Assert.True(forwarder.Failed.ContainsKey("test DnsKey"));
+    }
+
+    [Fact]
+    public async Task QueryAddresses_InProcessValidatorQueryGetsServFail_ServFailAnswer()
+    {
+        using var forwarder = new FailingDnsForwarder(lab.Authoritative).Fail("test.", ARSoft.Tools.Net.Dns.RecordType.DnsKey);
+        var settings = Settings(lab.RootAnchorsFile) with { Servers = [forwarder.EndPoint] };
+        using var resolver = new InProcessDnssecResolver(settings);
+        foreach (var answer in new[]
+        {
+            (await resolver.QueryAddressesAsync("mx.ee311.test", TestContext.Current.CancellationToken)).Status,
+            (await resolver.QueryTlsaAsync("_25._tcp.mx.ee311.test", TestContext.Current.CancellationToken)).Status,
+            (await resolver.QueryTxtAsync("ee311.test", TestContext.Current.CancellationToken)).Status,
+        })
+        {
+            Assert.Equal(DnsStatus.ServFail, answer);
+        }
     }
 
     [Fact]
