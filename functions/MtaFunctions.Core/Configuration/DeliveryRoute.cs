@@ -17,7 +17,7 @@ public sealed record DeliveryRoute
     /// <summary>The next-hop host name or IP literal; null when <see cref="MxDomain"/> is set.</summary>
     public string? Host { get; init; }
 
-    /// <summary>TCP port of <see cref="Host"/> (default 25, or 465 with implicit TLS), or of the MX hosts of <see cref="MxDomain"/>.</summary>
+    /// <summary>TCP port of <see cref="Host"/> (default 25, or 465 with implicit TLS); MX hosts of <see cref="MxDomain"/> use <c>Queue:Outbound:Smtp:Port</c>.</summary>
     public int Port { get; init; } = 25;
 
     /// <summary>A domain whose MX hosts are the next hop (and whose DANE / MTA-STS policies apply); null when <see cref="Host"/> is set.</summary>

@@ -79,7 +79,7 @@ public sealed class DomainDeliverer(
                     continue;
                 }
 
-                var target = new SmtpTarget(host, address, route?.Port ?? settings.SmtpPort)
+                var target = new SmtpTarget(host, address, settings.SmtpPort)
                 {
                     Destination = route is null ? host : $"route:{route.Name}",
                     Limit = route is null ? settings.Limits.For(host, domain) : settings.Limits.For(route),
