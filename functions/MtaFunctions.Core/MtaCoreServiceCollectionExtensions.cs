@@ -8,8 +8,8 @@ using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Policy;
 using MtaFunctions.Core.Policy.Dane;
 using MtaFunctions.Core.Policy.MtaSts;
-using MtaFunctions.Core.Reporting;
 using MtaFunctions.Core.Reporting.Inbound;
+using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Smtp;
 using MtaFunctions.Core.Storage;
 

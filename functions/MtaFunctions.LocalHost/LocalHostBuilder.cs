@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MtaFunctions.Core;
 using MtaFunctions.Core.Policy.MtaSts;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 
 namespace MtaFunctions.LocalHost;
 

@@ -1,5 +1,5 @@
 using Microsoft.Azure.Functions.Worker;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 
 namespace MtaFunctions;
 

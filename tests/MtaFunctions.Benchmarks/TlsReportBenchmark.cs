@@ -7,11 +7,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using MtaFunctions.Core;
 using MtaFunctions.Core.Configuration;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
 using MtaFunctions.Core.Storage;
 using MtaFunctions.Tests.Infrastructure;
-using MtaFunctions.Tests.Reporting;
+using MtaFunctions.Tests.Reporting.Outbound;
 
 namespace MtaFunctions.Benchmarks;
 

@@ -113,7 +113,7 @@ public static class TlsReportSettingsReader
         var settings = new DkimSignatureSettings(name, domain, selector, algorithm, pem);
         try
         {
-            _ = Reporting.DkimSignerFactory.Create(settings);
+            _ = Reporting.Outbound.DkimSignerFactory.Create(settings);
         }
         catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or IOException or NotSupportedException)
         {

@@ -2,7 +2,7 @@ using MimeKit;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Policy;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
 using MtaFunctions.Core.Smtp;
 

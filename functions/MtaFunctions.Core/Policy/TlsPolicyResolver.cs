@@ -3,7 +3,7 @@ using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Policy.Dane;
 using MtaFunctions.Core.Policy.MtaSts;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
 
 namespace MtaFunctions.Core.Policy;

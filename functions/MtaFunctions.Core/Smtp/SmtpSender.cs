@@ -289,22 +289,12 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
             await pool.ReturnAsync(key, connection).ConfigureAwait(false);
             return result with { Replies = replies };
         }
-        catch (SmtpCommandException e) when (e.ErrorCode == SmtpErrorCode.MessageNotAccepted && client.Replies.Count == recipients.Count)
+        catch (Exception e) when (e is SmtpCommandException or ServiceNotAuthenticatedException)
         {
-            // Every RCPT was refused: the replies say why, one by one. The connection stays usable (RSET).
-            await pool.ReturnAsync(key, connection).ConfigureAwait(false);
-            return result with { Replies = recipients.Select(r => client.Replies[r]).ToList() };
-        }
-        catch (SmtpCommandException e)
-        {
-            // MAIL FROM refused, or the DATA reply was an error: it applies to every recipient not already refused.
-            var code = (int)e.StatusCode;
-            var replies = recipients.Select(r => client.Replies.TryGetValue(r, out var reply) && reply.Code >= 400
-                    ? reply
-                    : new RecipientReply(r, code is >= 400 and < 600 ? code : 451, e.Message))
-                .ToList();
+            // Every reply decides: each recipient gets the reply that concerns it (see TransactionReplies).
+            var replies = TransactionReplies.Assign(recipients, client.Replies, e);
             await SmtpConnectionPool.CloseAsync(client).ConfigureAwait(false);
-            if (target.Limit is { } limit && IsBusy(code, e.Message))
+            if (target.Limit is { } limit && e is SmtpCommandException command && IsBusy((int)command.StatusCode, command.Message))
             {
                 await limiter.ReportBusyAsync(target.Destination ?? target.MxHost, limit, cancellationToken).ConfigureAwait(false);
             }

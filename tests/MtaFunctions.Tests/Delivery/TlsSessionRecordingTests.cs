@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
 using MtaFunctions.Tests.Infrastructure;
-using MtaFunctions.Tests.Reporting;
+using MtaFunctions.Tests.Reporting.Outbound;
 
 namespace MtaFunctions.Tests.Delivery;
 

@@ -33,6 +33,7 @@ public sealed class TestSmtpServer : IAsyncDisposable
     private int _open;
     private int _peak;
     private int _disposed;
+    private int _endOfData;
 
     public TestSmtpServer(IPAddress address, int port, X509Certificate2? certificate, ConcurrentQueue<ReceivedMail>? inbox = null)
         : this(address, port, certificate, inbox, null)
@@ -148,6 +149,15 @@ public sealed class TestSmtpServer : IAsyncDisposable
     /// <summary>Replies to RCPT TO by address (lower case): e.g. 450 "4.2.1 busy". Unlisted addresses get 250.</summary>
     public ConcurrentDictionary<string, (int Code, string Text)> RecipientReplies { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Replies to the end of the data, one per transaction in order (e.g. 451 "4.3.0 try later"); when empty
+    /// the message is stored and 250 sent. A transaction answered from here stores nothing.
+    /// </summary>
+    public ConcurrentQueue<(int Code, string Text)> EndOfDataReplies { get; } = new();
+
+    /// <summary>Transactions that reached the end of the data (stored or not).</summary>
+    public int EndOfDataCount => Volatile.Read(ref _endOfData);
+
     /// <summary>Number of RCPT TO commands seen per address.</summary>
     public ConcurrentDictionary<string, int> RecipientAttempts { get; } = new(StringComparer.OrdinalIgnoreCase);
 
@@ -210,6 +220,12 @@ public sealed class TestSmtpServer : IAsyncDisposable
     {
         public Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
         {
+            Interlocked.Increment(ref owner._endOfData);
+            if (owner.EndOfDataReplies.TryDequeue(out var reply))
+            {
+                return Task.FromResult(new SmtpResponse((SmtpReplyCode)reply.Code, reply.Text));
+            }
+
             owner.RecipientsPerTransaction.Enqueue(transaction.To.Count);
             owner.Inbox.Enqueue(new ReceivedMail(
                 transaction.From?.AsAddress() ?? "",

@@ -1,5 +1,5 @@
 using MtaFunctions.Core.Configuration;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
 
 namespace MtaFunctions.Core.Policy.MtaSts;

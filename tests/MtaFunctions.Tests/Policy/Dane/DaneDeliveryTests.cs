@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
 using MtaFunctions.Core;
 using MtaFunctions.Core.Delivery;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
 using MtaFunctions.Tests.Infrastructure;
 
@@ -54,7 +54,7 @@ public sealed class DaneDeliveryTests(DnssecLab lab)
             ["Queue:Outbound:Timeout:Connect"] = "5s",
             ["Queue:Outbound:Timeout:Command"] = "15s",
         };
-        foreach (var (key, value) in Reporting.TestDkimKeys.Settings("rsa"))
+        foreach (var (key, value) in Reporting.Outbound.TestDkimKeys.Settings("rsa"))
         {
             values[key] = value;
         }

@@ -6,7 +6,7 @@ using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Delivery;
 using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Policy.Dane;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
 using MtaFunctions.Tests.Infrastructure;
 
@@ -46,7 +46,7 @@ public sealed class InProcessDnssecTests(DnssecLab lab)
             ["Queue:Outbound:AllowPrivateDestinations"] = "true",
             ["Queue:Outbound:Hostname"] = "sender.example.test",
             ["Report:Tls:Aggregate:Send"] = "daily",
-        }).AddInMemoryCollection(Reporting.TestDkimKeys.Settings("rsa").Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build();
+        }).AddInMemoryCollection(Reporting.Outbound.TestDkimKeys.Settings("rsa").Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build();
         await using var services = new ServiceCollection().AddLogging().AddMtaCore(config).BuildServiceProvider();
         Assert.IsType<InProcessDnssecResolver>(services.GetRequiredService<IDnsResolver>());
         var message = new MimeMessage();

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using MimeKit;
 using MtaFunctions.Core;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Storage;
 using MtaFunctions.Tests.Infrastructure;
 
@@ -46,7 +46,7 @@ public sealed class StsWorld : IAsyncDisposable
             ["Queue:Outbound:Timeout:Connect"] = "5s",
             ["Dns:Timeout"] = "2s",
         };
-        foreach (var (key, value) in Reporting.TestDkimKeys.Settings("rsa"))
+        foreach (var (key, value) in Reporting.Outbound.TestDkimKeys.Settings("rsa"))
         {
             values[key] = value;
         }

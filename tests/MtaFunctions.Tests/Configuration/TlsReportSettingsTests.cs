@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using MtaFunctions.Core.Configuration;
+using MtaFunctions.Tests.Reporting.Outbound;
 
-namespace MtaFunctions.Tests.Reporting;
+namespace MtaFunctions.Tests.Configuration;
 
 public sealed class TlsReportSettingsTests
 {

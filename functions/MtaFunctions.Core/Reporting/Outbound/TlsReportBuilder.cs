@@ -1,7 +1,7 @@
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Reporting.TlsRpt;
 
-namespace MtaFunctions.Core.Reporting;
+namespace MtaFunctions.Core.Reporting.Outbound;
 
 /// <summary>Builds the RFC 8460 aggregate report of one policy domain from its counted sessions.</summary>
 /// <remarks>

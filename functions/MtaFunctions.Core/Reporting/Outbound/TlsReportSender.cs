@@ -5,7 +5,7 @@ using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Reporting.TlsRpt;
 using MtaFunctions.Core.Storage;
 
-namespace MtaFunctions.Core.Reporting;
+namespace MtaFunctions.Core.Reporting.Outbound;
 
 /// <summary>What one run of <see cref="TlsReportSender.RunAsync"/> did.</summary>
 /// <param name="PeriodsPlanned">Periods whose domains were planned in this run.</param>

@@ -8,7 +8,7 @@ using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Policy;
 using MtaFunctions.Core.Reporting.TlsRpt;
 
-namespace MtaFunctions.Core.Reporting;
+namespace MtaFunctions.Core.Reporting.Outbound;
 
 /// <summary>Posts gzip'd reports to https: rua endpoints (RFC 8460 §5.4).</summary>
 /// <remarks>

@@ -1,6 +1,6 @@
 using MtaFunctions.Core.Reporting.TlsRpt;
 
-namespace MtaFunctions.Core.Reporting;
+namespace MtaFunctions.Core.Reporting.Outbound;
 
 /// <summary>One TLS session attempt (or a policy failure that prevented one), as TLS-RPT counts it.</summary>
 /// <param name="Policy">The policy the session ran under.</param>

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using MtaFunctions.Core.Configuration;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
 
-namespace MtaFunctions.Tests.Reporting;
+namespace MtaFunctions.Tests.Reporting.Outbound;
 
 public sealed class TlsReportBuilderTests
 {

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace MtaFunctions.Core.Reporting;
+namespace MtaFunctions.Core.Reporting.Outbound;
 
 /// <summary>Log events of outgoing TLS reporting.</summary>
 internal static partial class TlsReportLog

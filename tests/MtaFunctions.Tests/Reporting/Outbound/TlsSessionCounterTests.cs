@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Time.Testing;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
 
-namespace MtaFunctions.Tests.Reporting;
+namespace MtaFunctions.Tests.Reporting.Outbound;
 
 public sealed class TlsSessionCounterTests
 {

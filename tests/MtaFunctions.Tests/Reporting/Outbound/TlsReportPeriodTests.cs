@@ -1,7 +1,7 @@
 using MtaFunctions.Core.Configuration;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 
-namespace MtaFunctions.Tests.Reporting;
+namespace MtaFunctions.Tests.Reporting.Outbound;
 
 public sealed class TlsReportPeriodTests
 {

@@ -3,12 +3,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using MtaFunctions.Client.Contract;
 using MtaFunctions.Core.Configuration;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
 using MtaFunctions.Core.Storage;
 using MtaFunctions.Tests.Infrastructure;
 
-namespace MtaFunctions.Tests.Reporting;
+namespace MtaFunctions.Tests.Reporting.Outbound;
 
 public sealed class TlsResultsFlusherTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>
 {

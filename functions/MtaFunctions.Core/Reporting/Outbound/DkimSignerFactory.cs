@@ -2,7 +2,7 @@ using System.Text;
 using MimeKit.Cryptography;
 using MtaFunctions.Core.Configuration;
 
-namespace MtaFunctions.Core.Reporting;
+namespace MtaFunctions.Core.Reporting.Outbound;
 
 /// <summary>Makes MimeKit DKIM signers from <see cref="DkimSignatureSettings"/>.</summary>
 public static class DkimSignerFactory

@@ -2,11 +2,11 @@ using System.IO.Compression;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using MimeKit;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
 using MtaFunctions.Tests.Infrastructure;
 
-namespace MtaFunctions.Tests.Reporting;
+namespace MtaFunctions.Tests.Reporting.Outbound;
 
 public sealed class TlsReportSenderTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>
 {

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Storage;
 
-namespace MtaFunctions.Core.Reporting;
+namespace MtaFunctions.Core.Reporting.Outbound;
 
 /// <summary>Registers outgoing TLS reporting (called by AddMtaCore).</summary>
 public static class TlsReportingServiceCollectionExtensions

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using MtaFunctions.Core.Reporting.TlsRpt;
 
-namespace MtaFunctions.Core.Reporting;
+namespace MtaFunctions.Core.Reporting.Outbound;
 
 /// <summary>A counted group of identical session results: what one failure-details row (or the success count) holds.</summary>
 /// <param name="Policy">The policy.</param>

@@ -6,7 +6,7 @@ using MimeKit.Cryptography;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Reporting.TlsRpt;
 
-namespace MtaFunctions.Core.Reporting;
+namespace MtaFunctions.Core.Reporting.Outbound;
 
 /// <summary>The email form of a TLS report (RFC 8460 §5.3), DKIM-signed (§3).</summary>
 public static class TlsReportMail

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Storage;
 
-namespace MtaFunctions.Core.Reporting;
+namespace MtaFunctions.Core.Reporting.Outbound;
 
 /// <summary>
 /// Moves the in-memory <see cref="TlsSessionCounter"/> to the TlsResults table every

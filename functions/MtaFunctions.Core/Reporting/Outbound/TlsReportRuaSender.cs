@@ -6,7 +6,7 @@ using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Reporting.TlsRpt;
 using MtaFunctions.Core.Storage;
 
-namespace MtaFunctions.Core.Reporting;
+namespace MtaFunctions.Core.Reporting.Outbound;
 
 /// <summary>What one <see cref="TlsReportRuaSender.SendAsync"/> call did.</summary>
 public enum TlsReportRuaAttempt

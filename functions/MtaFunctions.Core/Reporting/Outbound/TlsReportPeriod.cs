@@ -2,7 +2,7 @@ using System.Globalization;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Reporting.TlsRpt;
 
-namespace MtaFunctions.Core.Reporting;
+namespace MtaFunctions.Core.Reporting.Outbound;
 
 /// <summary>One report period: a UTC hour, day or week.</summary>
 /// <remarks>

@@ -5,12 +5,12 @@ using Microsoft.Extensions.Time.Testing;
 using MtaFunctions.Core.Delivery;
 using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Policy;
-using MtaFunctions.Core.Reporting;
+using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
 using MtaFunctions.LocalHost;
 using MtaFunctions.Tests.Infrastructure;
 
-namespace MtaFunctions.Tests.Reporting;
+namespace MtaFunctions.Tests.Reporting.Outbound;
 
 /// <summary>The doors of outgoing reports: the timer function, the operator command, the https guard.</summary>
 public sealed class TlsReportDoorsTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>

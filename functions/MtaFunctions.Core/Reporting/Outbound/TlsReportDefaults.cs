@@ -1,4 +1,4 @@
-namespace MtaFunctions.Core.Reporting;
+namespace MtaFunctions.Core.Reporting.Outbound;
 
 /// <summary>Fixed values of outgoing TLS reporting.</summary>
 public static class TlsReportDefaults
