@@ -9,14 +9,15 @@ namespace MtaFunctions.Core.Configuration;
 /// </summary>
 /// <remarks>
 /// Every value is checked here, so that a bad one stops start-up with a message naming the key and what is
-/// allowed, instead of failing a delivery hours later.
+/// allowed, instead of failing a delivery hours later. Only delivery settings stop start-up: a bad reporting
+/// setting switches its feature off (<see cref="SettingsProblem"/>) and delivery runs.
 /// </remarks>
 public static class SettingsReader
 {
     private static readonly string[] TlsRuleKeys = ["StartTls", "AllowInvalidCerts", "Dane", "MtaSts"];
 
     /// <summary>Reads and checks every setting.</summary>
-    /// <exception cref="SettingsException">A value is not allowed; the message names the key and the allowed values.</exception>
+    /// <exception cref="SettingsException">A delivery value is not allowed; the message names the key and the allowed values.</exception>
     public static MtaSettings Read(IConfiguration config)
     {
         var tls = new TlsSettings(
@@ -73,8 +74,8 @@ public static class SettingsReader
                     : null,
                 DnssecProbeName = ProbeName(SettingKeys.DnsDnssecProbeName, Text(config, SettingKeys.DnsDnssecProbeName) ?? Default(SettingKeys.DnsDnssecProbeName)),
             },
-            TlsRptInbound = TlsRptInboundSettings.Read(config),
-            Report = TlsReportSettingsReader.Read(config, hostname),
+            TlsRptInbound = TlsRptInboundSettings.ReadOrSwitchOff(config),
+            Report = TlsReportSettingsReader.ReadOrSwitchOff(config, hostname),
         };
     }
 
