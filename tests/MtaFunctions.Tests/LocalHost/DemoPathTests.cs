@@ -123,7 +123,11 @@ public sealed class DemoPathTests
         var deadline = DateTime.UtcNow + limit;
         while (!await condition())
         {
-            Assert.False(npmStart.HasExited, $"npm start exited ({npmStart.ExitCode}) before {what}:\n{output}");
+            if (npmStart.HasExited)
+            {
+                Assert.Fail($"npm start exited ({npmStart.ExitCode}) before {what}:\n{output}");
+            }
+
             Assert.True(DateTime.UtcNow < deadline, $"no {what} within {limit.TotalMinutes} minutes; npm start said:\n{output}");
             await Task.Delay(500);
         }
