@@ -27,7 +27,13 @@ public static class Cli
         try
         {
             var parsed = CliArguments.Parse(args);
-            var client = new MtaClient(parsed.ConnectionString ?? ResolveConnectionString());
+            var client = new MtaClient(parsed.ConnectionString ?? ResolveConnectionString())
+            {
+                // The app's size limit, when the environment carries its settings (local runs, CI).
+                MaxMessageSize = long.TryParse(Environment.GetEnvironmentVariable("Queue__Outbound__MaxMessageSize"), out var max) && max > 0
+                    ? max
+                    : MtaClient.DefaultMaxMessageSize,
+            };
             if (parsed.Command is not ("send" or "status"))
             {
                 throw new CliUsageException($"unknown command '{parsed.Command}'");

@@ -34,8 +34,13 @@ public sealed class DestinationLimiter(DestinationLimitStore store, DestinationL
     public DestinationLimitSettings Settings => settings;
 
     /// <summary>Waits for a connection slot of <paramref name="destination"/>.</summary>
+    /// <param name="destination">MX host or route.</param>
+    /// <param name="limit">Its limit.</param>
+    /// <param name="stopWaiting">Checked between polls: true ends the wait with null (e.g. a pooled connection to the destination became idle).</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>The held slot (dispose it when the connection closes), or null when none came free within <c>MaxWait</c>.</returns>
-    public async Task<DestinationLease?> AcquireConnectionAsync(string destination, DestinationLimit limit, CancellationToken cancellationToken)
+    public async Task<DestinationLease?> AcquireConnectionAsync(
+        string destination, DestinationLimit limit, Func<bool>? stopWaiting, CancellationToken cancellationToken)
     {
         var deadline = time.GetUtcNow() + settings.MaxWait;
         var poll = TimeSpan.FromMilliseconds(50);
@@ -67,7 +72,7 @@ public sealed class DestinationLimiter(DestinationLimitStore store, DestinationL
                 continue;
             }
 
-            if (now >= deadline)
+            if (now >= deadline || stopWaiting?.Invoke() == true)
             {
                 return null;
             }

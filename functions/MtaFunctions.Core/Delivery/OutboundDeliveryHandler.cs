@@ -66,9 +66,11 @@ public sealed class OutboundDeliveryHandler(
     private async Task DeliverAsync(OutboundEnvelope envelope, string payload, long dequeueCount, CancellationToken cancellationToken)
     {
         MimeMessage message;
+        long size;
         try
         {
             var body = await writer.ReadBodyAsync(envelope, cancellationToken).ConfigureAwait(false);
+            size = body.Length;
             message = await MimeMessage.LoadAsync(new MemoryStream(body, writable: false), cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException e) when (e.Status == 404)
@@ -107,7 +109,7 @@ public sealed class OutboundDeliveryHandler(
                 await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    return await DeliverDomainAsync(envelope, message, group.Key, group.ToList(), states, tlsRequiredNo, cancellationToken)
+                    return await DeliverDomainAsync(envelope, message, size, group.Key, group.ToList(), states, tlsRequiredNo, cancellationToken)
                         .ConfigureAwait(false);
                 }
                 finally
@@ -132,11 +134,14 @@ public sealed class OutboundDeliveryHandler(
     }
 
     private async Task<List<DeliveryRecord>> DeliverDomainAsync(
-        OutboundEnvelope envelope, MimeMessage message, string domain, List<string> recipients,
+        OutboundEnvelope envelope, MimeMessage message, long size, string domain, List<string> recipients,
         IReadOnlyDictionary<string, DeliveryRecord> states, bool tlsRequiredNo, CancellationToken cancellationToken)
     {
-        var outcomes = await deliverer.DeliverAsync(domain, recipients, envelope.From, message, tlsRequiredNo, cancellationToken)
-            .ConfigureAwait(false);
+        // A producer that bypassed the client's size check: bounce without trying (RFC 3463 5.3.4).
+        IReadOnlyList<RecipientOutcome> outcomes = size > settings.MaxMessageSize
+            ? recipients.Select(r => new RecipientOutcome(
+                r, OutcomeKind.Permanent, $"552 5.3.4 message size {size} exceeds the maximum {settings.MaxMessageSize} ({Configuration.SettingKeys.MaxMessageSize})", null, null, null)).ToList()
+            : await deliverer.DeliverAsync(domain, recipients, envelope.From, message, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
         var attempt = envelope.Attempt + 1;
         var expiry = envelope.QueuedAt + settings.MessageLifetime;

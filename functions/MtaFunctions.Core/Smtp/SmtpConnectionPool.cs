@@ -30,6 +30,9 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
     public static string KeyFor(SmtpTarget target, MxTlsPolicy policy) =>
         $"{target}|{target.ImplicitTls}|{target.Credentials?.UserName}|{policy.ServerName}|{policy.Tls}|{policy.Check.ReuseKey}|{policy.Applied}|{policy.Detail}";
 
+    /// <summary>Whether an idle connection for the key is waiting (a sender waiting for a fleet-wide slot takes it instead).</summary>
+    internal bool HasIdle(string key) => _idle.TryGetValue(key, out var bag) && !bag.IsEmpty;
+
     /// <summary>Takes an idle, still-open connection for the key, or null.</summary>
     internal PooledConnection? Take(string key)
     {

@@ -31,7 +31,49 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
     /// <param name="recipients">Envelope recipients.</param>
     /// <param name="message">The message to send.</param>
     /// <param name="cancellationToken">Cancels the session.</param>
+    /// <remarks>
+    /// At most <c>Queue:Outbound:Smtp:MaxRecipientsPerTransaction</c> RCPTs go in one transaction; the rest follow in
+    /// further transactions, on the same connection when it is still open. A 452 to RCPT after others in the same
+    /// transaction were accepted means the server's own recipient limit: those recipients go in the next transaction
+    /// (RFC 5321 §4.5.3.1.10), they are not deferred.
+    /// </remarks>
     public async Task<SmtpSessionResult> SendAsync(
+        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, MimeMessage message,
+        CancellationToken cancellationToken)
+    {
+        var remaining = new List<string>(recipients);
+        var replies = new List<RecipientReply>();
+        SmtpSessionResult? first = null;
+        while (remaining.Count > 0)
+        {
+            var batch = remaining.Take(settings.MaxRecipientsPerTransaction).ToList();
+            remaining.RemoveRange(0, batch.Count);
+            var session = await SendTransactionAsync(target, policy, from, batch, message, cancellationToken).ConfigureAwait(false);
+            if (session.Failure != SessionFailure.None)
+            {
+                if (first is null)
+                {
+                    // Nothing decided yet: the caller may try another address.
+                    return session;
+                }
+
+                // Earlier transactions decided their recipients; the rest wait for a later attempt.
+                var reason = session.Error ?? session.Failure.ToString();
+                replies.AddRange(batch.Concat(remaining).Select(r => new RecipientReply(r, 451, $"4.4.2 {reason}")));
+                break;
+            }
+
+            first ??= session;
+            var accepted = session.Replies.Any(r => r.Code is >= 200 and < 300);
+            var tooMany = accepted ? session.Replies.Where(r => r.Code == 452).ToList() : [];
+            replies.AddRange(session.Replies.Where(r => !tooMany.Contains(r)));
+            remaining.InsertRange(0, tooMany.Select(r => r.Recipient));
+        }
+
+        return first! with { Replies = replies };
+    }
+
+    private async Task<SmtpSessionResult> SendTransactionAsync(
         SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, MimeMessage message,
         CancellationToken cancellationToken)
     {
@@ -42,23 +84,34 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         }
 
         var key = SmtpConnectionPool.KeyFor(target, policy);
-        if (pool.Take(key) is { } pooled)
-        {
-            var reused = await TransactAsync(key, pooled, target, from, recipients, message, cancellationToken).ConfigureAwait(false);
-
-            // The server closed an idle connection before answering MAIL or any RCPT: nothing was sent,
-            // so a fresh connection is safe. Later failures are reported (the message may have arrived).
-            if (!(reused.Failure == SessionFailure.Dropped && reused.Replies.Count == 0 && !pooled.Client.Replies.Any()))
-            {
-                return reused with { Reused = true };
-            }
-        }
-
         DestinationLease? lease = null;
-        if (target.Limit is { } limit)
+        while (true)
         {
-            lease = await limiter.AcquireConnectionAsync(destination, limit, cancellationToken).ConfigureAwait(false);
-            if (lease is null)
+            if (pool.Take(key) is { } pooled)
+            {
+                var reused = await TransactAsync(key, pooled, target, from, recipients, message, cancellationToken).ConfigureAwait(false);
+
+                // The server closed an idle connection before answering MAIL or any RCPT: nothing was sent,
+                // so a fresh connection is safe. Later failures are reported (the message may have arrived).
+                if (!(reused.Failure == SessionFailure.Dropped && reused.Replies.Count == 0 && !pooled.Client.Replies.Any()))
+                {
+                    return reused with { Reused = true };
+                }
+            }
+
+            if (target.Limit is not { } limit)
+            {
+                break;
+            }
+
+            // While every slot is taken, a connection of ours that goes idle is the quicker way to the destination.
+            lease = await limiter.AcquireConnectionAsync(destination, limit, () => pool.HasIdle(key), cancellationToken).ConfigureAwait(false);
+            if (lease is not null)
+            {
+                break;
+            }
+
+            if (!pool.HasIdle(key))
             {
                 return Throttled(target, $"{destination}: all {limit.MaxConnections} connections busy (all instances); waited {settings.Limits.MaxWait.TotalSeconds:0}s");
             }
@@ -73,6 +126,15 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         return connection is null
             ? failure!
             : await TransactAsync(key, connection, target, from, recipients, message, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static long MessageSize(MimeMessage message)
+    {
+        using var measure = new MimeKit.IO.MeasuringStream();
+        var options = FormatOptions.Default.Clone();
+        options.NewLineFormat = NewLineFormat.Dos;
+        message.WriteTo(options, measure);
+        return measure.Length;
     }
 
     private static SmtpSessionResult Throttled(SmtpTarget target, string reason) =>
@@ -279,6 +341,16 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         };
         var sender = new MailboxAddress("", from);
         var rcpts = recipients.Select(r => new MailboxAddress("", r)).ToList();
+        if (client.Capabilities.HasFlag(SmtpCapabilities.Size) && client.MaxSize > 0 && MessageSize(message) is var size && size > client.MaxSize)
+        {
+            // RFC 1870 §6.1: a message larger than the server's SIZE is not sent; it can never be accepted there.
+            await pool.ReturnAsync(key, connection).ConfigureAwait(false);
+            return result with
+            {
+                Replies = recipients.Select(r => new RecipientReply(r, 552, $"5.3.4 message size {size} exceeds the fixed maximum message size {client.MaxSize} of {target.MxHost} (SIZE); not sent")).ToList(),
+            };
+        }
+
         try
         {
             var dataReply = await client.SendAsync(message, sender, rcpts, cancellationToken).ConfigureAwait(false);

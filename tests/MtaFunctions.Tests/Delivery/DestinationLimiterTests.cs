@@ -29,7 +29,7 @@ public sealed class DestinationLimiterTests(AzuriteFixture azurite) : IClassFixt
 
         var work = hosts.SelectMany(host => Enumerable.Range(0, 6).Select(async _ =>
         {
-            await using var lease = await host.AcquireConnectionAsync(destination, limit, CancellationToken.None);
+            await using var lease = await host.AcquireConnectionAsync(destination, limit, null, CancellationToken.None);
             Assert.NotNull(lease);
             var now = Interlocked.Increment(ref open);
             InterlockedMax(ref peak, now);
@@ -49,9 +49,9 @@ public sealed class DestinationLimiterTests(AzuriteFixture azurite) : IClassFixt
         var destination = $"mx.full-{Guid.NewGuid():N}.test";
         var limit = new DestinationLimit(1, 0);
         var first = Host();
-        await using var held = await first.AcquireConnectionAsync(destination, limit, CancellationToken.None);
+        await using var held = await first.AcquireConnectionAsync(destination, limit, null, CancellationToken.None);
 
-        var waited = await Host(TimeSpan.FromMilliseconds(300)).AcquireConnectionAsync(destination, limit, CancellationToken.None);
+        var waited = await Host(TimeSpan.FromMilliseconds(300)).AcquireConnectionAsync(destination, limit, null, CancellationToken.None);
 
         Assert.NotNull(held);
         Assert.Null(waited);
@@ -63,8 +63,8 @@ public sealed class DestinationLimiterTests(AzuriteFixture azurite) : IClassFixt
     {
         var destination = $"mx.handover-{Guid.NewGuid():N}.test";
         var limit = new DestinationLimit(1, 0);
-        var held = await Host().AcquireConnectionAsync(destination, limit, CancellationToken.None);
-        var waiting = Host().AcquireConnectionAsync(destination, limit, CancellationToken.None);
+        var held = await Host().AcquireConnectionAsync(destination, limit, null, CancellationToken.None);
+        var waiting = Host().AcquireConnectionAsync(destination, limit, null, CancellationToken.None);
         await Task.Delay(200);
         Assert.False(waiting.IsCompleted);
 
@@ -81,17 +81,17 @@ public sealed class DestinationLimiterTests(AzuriteFixture azurite) : IClassFixt
         var limit = new DestinationLimit(3, 0);
         var a = Host();
         var b = Host(TimeSpan.FromMilliseconds(300));
-        await using var one = await a.AcquireConnectionAsync(destination, limit, CancellationToken.None);
-        await using var two = await a.AcquireConnectionAsync(destination, limit, CancellationToken.None);
+        await using var one = await a.AcquireConnectionAsync(destination, limit, null, CancellationToken.None);
+        await using var two = await a.AcquireConnectionAsync(destination, limit, null, CancellationToken.None);
 
         await a.ReportBusyAsync(destination, limit, CancellationToken.None);
 
         // Two open, busy reply: the limit is now one, so another host gets nothing until connections close.
-        Assert.Null(await b.AcquireConnectionAsync(destination, limit, CancellationToken.None));
+        Assert.Null(await b.AcquireConnectionAsync(destination, limit, null, CancellationToken.None));
         await one!.DisposeAsync();
-        Assert.Null(await b.AcquireConnectionAsync(destination, limit, CancellationToken.None));
+        Assert.Null(await b.AcquireConnectionAsync(destination, limit, null, CancellationToken.None));
         await two!.DisposeAsync();
-        await using var three = await b.AcquireConnectionAsync(destination, limit, CancellationToken.None);
+        await using var three = await b.AcquireConnectionAsync(destination, limit, null, CancellationToken.None);
         Assert.NotNull(three);
     }
 
