@@ -131,6 +131,8 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Queue__Outbound__Limits__MaxConnections: '20'
       Queue__Outbound__Limits__MessagesPerMinute: '0'
       Queue__Outbound__Limits__MaxWait: '1m'
+      // TLS-RPT sending-mta-ip: the NAT gateway's public IP belongs here when the VNet is on.
+      Queue__Outbound__EgressIps: ''
       // Dns: a DNSSEC-validating resolver, so DANE can trust the AD flag (Azure's resolver does not validate).
       Dns__Servers: i.dnsServers
       Dns__Timeout: '5s'

@@ -39,6 +39,7 @@ public static class SettingKeys
 
     /// <summary>Prefix of per-destination limits: <c>Queue:Outbound:Limits:Rules:&lt;n&gt;:&lt;Domain|MaxConnections|MessagesPerMinute&gt;</c>.</summary>
     public const string LimitsRules = "Queue:Outbound:Limits:Rules";
+    public const string EgressIps = "Queue:Outbound:EgressIps";
     public const string DnsServers = "Dns:Servers";
     public const string DnsTimeout = "Dns:Timeout";
     public const string MtaStsTimeout = "Queue:Outbound:Timeout:MtaSts";

@@ -43,6 +43,7 @@ public static class SettingsCatalog
         new($"{SettingKeys.LimitsRules}:<n>:Domain", "", "per-destination limits (n = 0, 1, ...): an MX host name, a recipient domain or *.domain"),
         new($"{SettingKeys.LimitsRules}:<n>:MaxConnections", "", "the rule's concurrent connections (default Limits:MaxConnections)"),
         new($"{SettingKeys.LimitsRules}:<n>:MessagesPerMinute", "", "the rule's messages per minute (default Limits:MessagesPerMinute)"),
+        new(SettingKeys.EgressIps, "", "comma-separated public addresses mail leaves from (behind NAT), reported as TLS-RPT sending-mta-ip; empty = the socket's local address"),
         new(SettingKeys.DnsServers, "", "comma-separated resolvers ip[:port]; empty = the system's"),
         new(SettingKeys.DnsTimeout, "5s", "timeout of one DNS query"),
         new(SettingKeys.MtaStsTimeout, "1m", "timeout of one MTA-STS policy fetch, connect to last byte (RFC 8461 §3.3)"),
