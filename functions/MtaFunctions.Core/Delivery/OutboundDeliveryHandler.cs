@@ -137,8 +137,14 @@ public sealed class OutboundDeliveryHandler(
         OutboundEnvelope envelope, MimeMessage message, long size, string domain, List<string> recipients,
         IReadOnlyDictionary<string, DeliveryRecord> states, bool tlsRequiredNo, CancellationToken cancellationToken)
     {
+        // Recipients an operator cancelled (mta queue cancel) end here, bounced or dropped as asked, unsent.
+        var cancelled = recipients.Where(r => CancelRequest(states, r) is not null).ToList();
+        recipients = recipients.Except(cancelled, StringComparer.OrdinalIgnoreCase).ToList();
+
         // A producer that bypassed the client's size check: bounce without trying (RFC 3463 5.3.4).
-        IReadOnlyList<RecipientOutcome> outcomes = size > settings.MaxMessageSize
+        IReadOnlyList<RecipientOutcome> outcomes = recipients.Count == 0
+            ? []
+            : size > settings.MaxMessageSize
             ? recipients.Select(r => new RecipientOutcome(
                 r, OutcomeKind.Permanent, $"552 5.3.4 message size {size} exceeds the maximum {settings.MaxMessageSize} ({Configuration.SettingKeys.MaxMessageSize})", null, null, null)).ToList()
             : await deliverer.DeliverAsync(domain, recipients, envelope.From, message, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
@@ -153,6 +159,8 @@ public sealed class OutboundDeliveryHandler(
         {
             outcomes = await deliverer.DeliverAsync(domain, recipients, envelope.From, message, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
         }
+
+        outcomes = [.. outcomes, .. cancelled.Select(r => new RecipientOutcome(r, OutcomeKind.Permanent, CancelledReply, null, null, null))];
 
         // Recipients that waited for a slot of the destination's fleet-wide limit go back on the queue with the
         // same attempt number: our own pacing is not a delivery attempt (until the lifetime runs out).
@@ -170,7 +178,7 @@ public sealed class OutboundDeliveryHandler(
                 : o)
             .ToList();
 
-        var failed = final.Where(o => o.Kind == OutcomeKind.Permanent).ToList();
+        var failed = final.Where(o => o.Kind == OutcomeKind.Permanent && CancelRequest(states, o.Recipient) != CancelDrop).ToList();
         if (failed.Count > 0 && envelope.From.Length > 0)
         {
             await BounceAsync(envelope, message, domain, attempt, failed, now, cancellationToken).ConfigureAwait(false);
@@ -178,16 +186,17 @@ public sealed class OutboundDeliveryHandler(
 
         var deferred = final.Where(o => o.Kind == OutcomeKind.Temporary).ToList();
         DateTimeOffset? nextAttempt = null;
+        Azure.Storage.Queues.Models.SendReceipt? receipt = null;
         if (deferred.Count > 0)
         {
             var due = now + settings.RetryDelay(attempt);
             nextAttempt = due > expiry ? expiry : due;
             var retry = envelope with { To = deferred.Select(o => o.Recipient).ToList(), Attempt = attempt };
-            await writer.EnqueueAsync(retry, nextAttempt.Value - now, cancellationToken).ConfigureAwait(false);
+            receipt = await writer.EnqueueAsync(retry, nextAttempt.Value - now, cancellationToken).ConfigureAwait(false);
             Log.Deferred(logger, envelope.Id, deferred.Count, domain, nextAttempt.Value);
         }
 
-        var rows = final.Select(o => ToRow(envelope, o, states, attempt, now, nextAttempt))
+        var rows = final.Select(o => ToRow(envelope, o, states, attempt, now, nextAttempt, receipt))
             .Concat(throttled.Select(o => WaitingRow(envelope, o, states, now)))
             .ToList();
         await store.SaveAsync(rows, cancellationToken).ConfigureAwait(false);
@@ -201,16 +210,17 @@ public sealed class OutboundDeliveryHandler(
 
     private DeliveryRecord ToRow(
         OutboundEnvelope envelope, RecipientOutcome outcome, IReadOnlyDictionary<string, DeliveryRecord> states,
-        int attempt, DateTimeOffset now, DateTimeOffset? nextAttempt)
+        int attempt, DateTimeOffset now, DateTimeOffset? nextAttempt, Azure.Storage.Queues.Models.SendReceipt? receipt)
     {
         var key = DeliveryRecord.RowKeyFor(outcome.Recipient);
         var previous = states.TryGetValue(key, out var p) ? p.Attempts : 0;
+        var cancel = CancelRequest(states, outcome.Recipient);
         var session = outcome.Session;
         var state = outcome.Kind switch
         {
             OutcomeKind.Delivered => DeliveryState.Delivered,
             OutcomeKind.Temporary => DeliveryState.Deferred,
-            _ => envelope.From.Length > 0 ? DeliveryState.Bounced : DeliveryState.Failed,
+            _ => envelope.From.Length > 0 && cancel != CancelDrop ? DeliveryState.Bounced : DeliveryState.Failed,
         };
         return new DeliveryRecord
         {
@@ -230,6 +240,10 @@ public sealed class OutboundDeliveryHandler(
             CertificateVerified = session?.Tls?.Verdict?.Verified,
             PolicyApplied = outcome.PolicyApplied,
             PolicyDetail = outcome.PolicyDetail,
+            QueuedAt = envelope.QueuedAt,
+            RetryMessageId = state == DeliveryState.Deferred ? receipt?.MessageId : null,
+            RetryPopReceipt = state == DeliveryState.Deferred ? receipt?.PopReceipt : null,
+            CancelRequested = cancel,
         };
     }
 
@@ -299,5 +313,17 @@ public sealed class OutboundDeliveryHandler(
 
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
 
+    private static string? CancelRequest(IReadOnlyDictionary<string, DeliveryRecord> states, string recipient) =>
+        states.TryGetValue(DeliveryRecord.RowKeyFor(recipient), out var row) ? row.CancelRequested : null;
+
     private const string TlsRequiredHeader = "TLS-Required";
+
+    /// <summary>The reply recorded (and put in the DSN) for a recipient an operator cancelled.</summary>
+    public const string CancelledReply = "550 5.0.0 cancelled by the operator";
+
+    /// <summary><see cref="DeliveryRecord.CancelRequested"/>: end with a DSN to the sender.</summary>
+    public const string CancelBounce = "bounce";
+
+    /// <summary><see cref="DeliveryRecord.CancelRequested"/>: end without a DSN.</summary>
+    public const string CancelDrop = "drop";
 }

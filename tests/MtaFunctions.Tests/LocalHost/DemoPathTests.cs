@@ -53,8 +53,8 @@ public sealed class DemoPathTests
                 TimeSpan.FromMinutes(5), "the sample message in smtp4dev", npmStart, output);
             using var json = JsonDocument.Parse(messages!);
             var received = Assert.Single(json.RootElement.GetProperty("results").EnumerateArray());
-            Assert.Equal("app@localhost.example", received.GetProperty("from").GetString());
-            Assert.Equal("you@example.com", Assert.Single(received.GetProperty("to").EnumerateArray()).GetString());
+            Assert.Equal("app@sender.example", received.GetProperty("from").GetString());
+            Assert.Equal("someone@example.com", Assert.Single(received.GetProperty("to").EnumerateArray()).GetString());
 
             var status = await new MtaClient(connection).GetStatusAsync(id);
             var row = Assert.Single(status);
