@@ -283,3 +283,5 @@ output EGRESS_IP_FQDN string = vnetEnabled ? network!.outputs.egressIpFqdn : ''
 output MAIL_DOMAIN string = mailDomain
 output MTA_HOSTNAME string = mtaHostname
 output DKIM_SIGNATURES array = dkimSignatures
+@description('The DKIM signatures for the key step of infra/common.sh (deploy.sh, azd postprovision hook): "name,domain,selector,algorithm,secretName" separated by spaces.')
+output DKIM_KEYS string = join(map(dkimSignatures, s => '${s.name},${s.domain},${s.selector},${s.algorithm},${s.secretName}'), ' ')
