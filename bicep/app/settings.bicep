@@ -42,6 +42,8 @@ type mtaSettingsInput = {
   dane: ('optional' | 'require' | 'disable')
   mtaSts: ('optional' | 'require' | 'disable')
   hostname: string
+  @description('Public egress address(es) of outbound mail (the NAT gateway\'s static IP; empty without one): TLS reports name it as sending-mta-ip.')
+  egressIps: string
   dnsServers: string
   dnssecMode: ('in-process' | 'resolver')
   trustedValidators: string
@@ -72,6 +74,7 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Queue__Outbound__Tls__ExtraRootCas: ''
       // Queue:Outbound (delivery)
       Queue__Outbound__Hostname: i.hostname
+      Queue__Outbound__EgressIps: i.egressIps
       Queue__Outbound__Retry__Schedule: '2m,5m,10m,20m,30m,1h,2h,4h,8h'
       Queue__Outbound__Retry__Lifetime: '5d'
       Queue__Outbound__Smtp__Port: '25'
