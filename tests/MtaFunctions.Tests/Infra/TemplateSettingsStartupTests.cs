@@ -91,6 +91,7 @@ public sealed class TemplateSettingsStartupTests
         Assert.Equal(DeployedAppSettings.EgressIp, settings["Queue__Outbound__EgressIps"]);
         await using var app = App.Start(settings);
 
+        Assert.Equal([System.Net.IPAddress.Parse(DeployedAppSettings.EgressIp)], app.Settings.Outbound.EgressIps);
         Assert.Null(app.Settings.Report.Problem);
         Assert.DoesNotContain(app.Logs.Entries, e => e.Level >= LogLevel.Error);
     }
