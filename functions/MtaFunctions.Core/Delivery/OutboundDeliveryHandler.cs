@@ -135,8 +135,12 @@ public sealed class OutboundDeliveryHandler(
         OutboundEnvelope envelope, MimeMessage message, string domain, List<string> recipients,
         IReadOnlyDictionary<string, DeliveryRecord> states, bool tlsRequiredNo, CancellationToken cancellationToken)
     {
-        var outcomes = await deliverer.DeliverAsync(domain, recipients, envelope.From, message, tlsRequiredNo, cancellationToken)
-            .ConfigureAwait(false);
+        // Recipients an operator cancelled (mta queue cancel) end here, bounced or dropped as asked, unsent.
+        var cancelled = recipients.Where(r => CancelRequest(states, r) is not null).ToList();
+        recipients = recipients.Except(cancelled, StringComparer.OrdinalIgnoreCase).ToList();
+        IReadOnlyList<RecipientOutcome> outcomes = recipients.Count == 0
+            ? []
+            : await deliverer.DeliverAsync(domain, recipients, envelope.From, message, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
         var attempt = envelope.Attempt + 1;
         var expiry = envelope.QueuedAt + settings.MessageLifetime;
@@ -149,13 +153,15 @@ public sealed class OutboundDeliveryHandler(
             outcomes = await deliverer.DeliverAsync(domain, recipients, envelope.From, message, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
         }
 
+        outcomes = [.. outcomes, .. cancelled.Select(r => new RecipientOutcome(r, OutcomeKind.Permanent, CancelledReply, null, null, null))];
+
         // RFC 5321 §4.5.4.1: give up once the message has been queued for its lifetime.
         var final = outcomes.Select(o => o.Kind == OutcomeKind.Temporary && now >= expiry
                 ? o with { Kind = OutcomeKind.Permanent, Reply = $"{o.Reply} (gave up: queued longer than {settings.MessageLifetime.TotalHours:0.#}h)" }
                 : o)
             .ToList();
 
-        var failed = final.Where(o => o.Kind == OutcomeKind.Permanent).ToList();
+        var failed = final.Where(o => o.Kind == OutcomeKind.Permanent && CancelRequest(states, o.Recipient) != CancelDrop).ToList();
         if (failed.Count > 0 && envelope.From.Length > 0)
         {
             await BounceAsync(envelope, message, domain, attempt, failed, now, cancellationToken).ConfigureAwait(false);
@@ -163,16 +169,17 @@ public sealed class OutboundDeliveryHandler(
 
         var deferred = final.Where(o => o.Kind == OutcomeKind.Temporary).ToList();
         DateTimeOffset? nextAttempt = null;
+        Azure.Storage.Queues.Models.SendReceipt? receipt = null;
         if (deferred.Count > 0)
         {
             var due = now + settings.RetryDelay(attempt);
             nextAttempt = due > expiry ? expiry : due;
             var retry = envelope with { To = deferred.Select(o => o.Recipient).ToList(), Attempt = attempt };
-            await writer.EnqueueAsync(retry, nextAttempt.Value - now, cancellationToken).ConfigureAwait(false);
+            receipt = await writer.EnqueueAsync(retry, nextAttempt.Value - now, cancellationToken).ConfigureAwait(false);
             Log.Deferred(logger, envelope.Id, deferred.Count, domain, nextAttempt.Value);
         }
 
-        var rows = final.Select(o => ToRow(envelope, o, states, attempt, now, nextAttempt)).ToList();
+        var rows = final.Select(o => ToRow(envelope, o, states, attempt, now, nextAttempt, receipt)).ToList();
         await store.SaveAsync(rows, cancellationToken).ConfigureAwait(false);
         foreach (var row in rows)
         {
@@ -184,16 +191,17 @@ public sealed class OutboundDeliveryHandler(
 
     private DeliveryRecord ToRow(
         OutboundEnvelope envelope, RecipientOutcome outcome, IReadOnlyDictionary<string, DeliveryRecord> states,
-        int attempt, DateTimeOffset now, DateTimeOffset? nextAttempt)
+        int attempt, DateTimeOffset now, DateTimeOffset? nextAttempt, Azure.Storage.Queues.Models.SendReceipt? receipt)
     {
         var key = DeliveryRecord.RowKeyFor(outcome.Recipient);
         var previous = states.TryGetValue(key, out var p) ? p.Attempts : 0;
+        var cancel = CancelRequest(states, outcome.Recipient);
         var session = outcome.Session;
         var state = outcome.Kind switch
         {
             OutcomeKind.Delivered => DeliveryState.Delivered,
             OutcomeKind.Temporary => DeliveryState.Deferred,
-            _ => envelope.From.Length > 0 ? DeliveryState.Bounced : DeliveryState.Failed,
+            _ => envelope.From.Length > 0 && cancel != CancelDrop ? DeliveryState.Bounced : DeliveryState.Failed,
         };
         return new DeliveryRecord
         {
@@ -213,6 +221,10 @@ public sealed class OutboundDeliveryHandler(
             CertificateVerified = session?.Tls?.Verdict?.Verified,
             PolicyApplied = outcome.PolicyApplied,
             PolicyDetail = outcome.PolicyDetail,
+            QueuedAt = envelope.QueuedAt,
+            RetryMessageId = state == DeliveryState.Deferred ? receipt?.MessageId : null,
+            RetryPopReceipt = state == DeliveryState.Deferred ? receipt?.PopReceipt : null,
+            CancelRequested = cancel,
         };
     }
 
@@ -260,5 +272,17 @@ public sealed class OutboundDeliveryHandler(
 
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
 
+    private static string? CancelRequest(IReadOnlyDictionary<string, DeliveryRecord> states, string recipient) =>
+        states.TryGetValue(DeliveryRecord.RowKeyFor(recipient), out var row) ? row.CancelRequested : null;
+
     private const string TlsRequiredHeader = "TLS-Required";
+
+    /// <summary>The reply recorded (and put in the DSN) for a recipient an operator cancelled.</summary>
+    public const string CancelledReply = "550 5.0.0 cancelled by the operator";
+
+    /// <summary><see cref="DeliveryRecord.CancelRequested"/>: end with a DSN to the sender.</summary>
+    public const string CancelBounce = "bounce";
+
+    /// <summary><see cref="DeliveryRecord.CancelRequested"/>: end without a DSN.</summary>
+    public const string CancelDrop = "drop";
 }
