@@ -102,6 +102,8 @@ public sealed partial class PostprovisionHookTests : IDisposable
                     "FUNCTION_APP_HOSTNAME" => "func-test.azurewebsites.net",
                     "TLSRPT_ENDPOINT" => "https://func-test.azurewebsites.net/api/tlsrpt",
                     "APPLICATIONINSIGHTS_CONNECTION_STRING" => "InstrumentationKey=00000000-0000-0000-0000-0000000000a1",
+                    "AZURE_STORAGE_QUEUE_ENDPOINT" or "AZURE_STORAGE_TABLE_ENDPOINT" or "AZURE_STORAGE_BLOB_ENDPOINT" =>
+                        $"https://{environment.GetValueOrDefault("AZURE_STORAGE_ACCOUNT_NAME", "st")}.{name.Split('_')[2].ToLowerInvariant()}.core.windows.net/",
                     _ => throw new InvalidOperationException($"output {name} is an expression this test does not know: {value}"),
                 }
                 : value;
