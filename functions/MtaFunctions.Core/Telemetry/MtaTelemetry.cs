@@ -144,7 +144,7 @@ public static class MtaTelemetry
                 case OutcomeKind.Temporary:
                     Deferred.Add(1, policy);
                     break;
-                default:
+                case OutcomeKind.Permanent:
                     Bounced.Add(1, policy);
                     DeliveryLatency.Record((now - queuedAt).TotalSeconds, policy, new("mta.outcome", "bounced"));
                     break;
