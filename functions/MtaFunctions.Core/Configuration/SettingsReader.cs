@@ -51,6 +51,7 @@ public static class SettingsReader
                 MaxParallelDomains = Int(config, SettingKeys.MaxParallelDomains, 1, 64),
                 MaxMessagesPerConnection = Int(config, SettingKeys.MaxMessagesPerConnection, 1, 10_000),
                 ConnectionIdleTime = Duration(config, SettingKeys.ConnectionIdleTime),
+                EgressIps = Addresses(config, SettingKeys.EgressIps),
                 MtaStsTimeout = Duration(config, SettingKeys.MtaStsTimeout),
                 MtaStsPort = Int(config, SettingKeys.MtaStsPort, 1, 65535),
             },
@@ -162,6 +163,14 @@ public static class SettingsReader
         name == "." || Uri.CheckHostName(name.TrimEnd('.')) == UriHostNameType.Dns
             ? name
             : throw new SettingsException(key, $"'{name}' is not a DNS name (or \".\" for the root)");
+
+    private static IReadOnlyList<IPAddress> Addresses(IConfiguration config, string key) =>
+        (Text(config, key) ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(item => IPAddress.TryParse(item, out var address) && item.Contains(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? '.' : ':')
+                ? address
+                : throw new SettingsException(key, $"'{item}' is not an IP address (203.0.113.7, 2001:db8::7)"))
+            .ToList();
 
     private static IReadOnlyList<IPEndPoint> EndPoints(IConfiguration config, string key)
     {
