@@ -69,14 +69,6 @@ public static class MtaTelemetry
     public static readonly Counter<long> MtaStsFetchFailures = Meter.CreateCounter<long>(
         "mtafunctions.mtasts.fetch.failures", "{fetch}", "MTA-STS policy fetches that failed");
 
-    /// <summary>TLS reports sent, per rua.</summary>
-    public static readonly Counter<long> TlsReportsSent = Meter.CreateCounter<long>(
-        "mtafunctions.tlsrpt.sent", "{report}", "Outgoing TLS reports delivered to a rua");
-
-    /// <summary>TLS report sends that failed, per rua attempt.</summary>
-    public static readonly Counter<long> TlsReportsFailed = Meter.CreateCounter<long>(
-        "mtafunctions.tlsrpt.send_failures", "{report}", "Outgoing TLS report sends that failed");
-
     private static long _queueLength = -1;
     private static long _oldestAgeMs = -1;
 
