@@ -108,6 +108,7 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Report__Tls__Inbound__MaxReportSize: '20971520'
       Report__Tls__Inbound__MaxMessageSize: '10485760'
       Report__Tls__Inbound__FailureRateWarning: '10'
+      Report__Tls__Inbound__DecodeMemory: '268435456'
     },
     // Report:Dkim:<name> (Stalwart signature.<id>.*): the private key is a Key Vault reference.
     reduce(

@@ -8,5 +8,6 @@ public static class BenchmarkRegistry
         ["mta-sts"] = MtaStsBenchmark.RunAsync,
         ["delivery"] = DeliveryThroughputBenchmark.RunAsync,
         ["tlsrpt"] = TlsReportBenchmark.RunAsync,
+        ["tlsrpt-intake"] = TlsRptIntakeBenchmark.RunAsync,
     };
 }
