@@ -70,6 +70,8 @@ type mtaSettingsInput = {
   dane: ('optional' | 'require' | 'disable')
   mtaSts: ('optional' | 'require' | 'disable')
   hostname: string
+  @description('Public egress address(es) of outbound mail (the NAT gateway\'s static IP; empty without one): TLS reports name it as sending-mta-ip.')
+  egressIps: string
   dnsServers: string
   dnssecMode: ('in-process' | 'resolver')
   trustedValidators: string
@@ -104,6 +106,8 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Queue__Outbound__Tls__ExtraRootCas: ''
       // Queue:Outbound (delivery)
       Queue__Outbound__Hostname: i.hostname
+      // TLS-RPT sending-mta-ip: the NAT gateway's public IP when the VNet is on (main.bicep), else empty.
+      Queue__Outbound__EgressIps: i.egressIps
       Queue__Outbound__Retry__Schedule: '2m,5m,10m,20m,30m,1h,2h,4h,8h'
       Queue__Outbound__Retry__Lifetime: '5d'
       Queue__Outbound__Smtp__Port: '25'
@@ -131,8 +135,6 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Queue__Outbound__Limits__MaxConnections: '20'
       Queue__Outbound__Limits__MessagesPerMinute: '0'
       Queue__Outbound__Limits__MaxWait: '1m'
-      // TLS-RPT sending-mta-ip: the NAT gateway's public IP belongs here when the VNet is on.
-      Queue__Outbound__EgressIps: ''
       // Dns: a DNSSEC-validating resolver, so DANE can trust the AD flag (Azure's resolver does not validate).
       Dns__Servers: i.dnsServers
       Dns__Timeout: '5s'

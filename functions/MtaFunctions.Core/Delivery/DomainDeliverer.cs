@@ -5,6 +5,7 @@ using MtaFunctions.Core.Policy;
 using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
 using MtaFunctions.Core.Smtp;
+using MtaFunctions.Core.Telemetry;
 
 namespace MtaFunctions.Core.Delivery;
 
@@ -38,7 +39,13 @@ public sealed class DomainDeliverer(
         }
 
         var mxDomain = route?.MxDomain ?? domain;
-        var mx = await mxResolver.ResolveAsync(mxDomain, cancellationToken).ConfigureAwait(false);
+        MxResolution mx;
+        using (var lookup = MtaTelemetry.Source.StartActivity("mta.mx.lookup"))
+        {
+            mx = await mxResolver.ResolveAsync(mxDomain, cancellationToken).ConfigureAwait(false);
+            lookup?.SetTag("mta.mx.count", mx.Hosts.Count);
+        }
+
         if (mx.PermanentError is not null)
         {
             return All(recipients, OutcomeKind.Permanent, $"550 {mx.PermanentError}");
@@ -49,7 +56,12 @@ public sealed class DomainDeliverer(
             return All(recipients, OutcomeKind.Temporary, $"451 {mx.TemporaryError}");
         }
 
-        var plan = await policies.ForDomainAsync(mxDomain, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
+        DomainTlsPlan plan;
+        using (MtaTelemetry.Source.StartActivity("mta.policy.resolve"))
+        {
+            plan = await policies.ForDomainAsync(mxDomain, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
+        }
+
         var errors = new List<string>();
         MxTlsPolicy? lastPolicy = null;
         SmtpSessionResult? lastSession = null;
@@ -62,7 +74,14 @@ public sealed class DomainDeliverer(
                 continue;
             }
 
-            var policy = await plan.ForMxAsync(host, addresses, cancellationToken).ConfigureAwait(false);
+            MxTlsPolicy policy;
+            using (var resolve = MtaTelemetry.Source.StartActivity("mta.policy.resolve"))
+            {
+                policy = await plan.ForMxAsync(host, addresses, cancellationToken).ConfigureAwait(false);
+                resolve?.SetTag("server.address", host);
+                resolve?.SetTag("mta.policy.applied", policy.Applied);
+            }
+
             lastPolicy = policy;
             if (policy.Refusal is { } refusal)
             {
@@ -84,7 +103,7 @@ public sealed class DomainDeliverer(
                     Destination = route is null ? host : $"route:{route.Name}",
                     Limit = route is null ? settings.Limits.For(host, domain) : settings.Limits.For(route),
                 };
-                var session = await sender.SendAsync(target, policy, from, recipients, message, cancellationToken).ConfigureAwait(false);
+                var session = await SessionAsync(target, policy, from, recipients, message, cancellationToken).ConfigureAwait(false);
                 lastSession = session;
                 RecordSession(policy, session);
                 if (session.Failure == SessionFailure.None)
@@ -120,6 +139,30 @@ public sealed class DomainDeliverer(
     /// <summary>The outcome of a recipient's final reply code.</summary>
     internal static OutcomeKind KindOf(int code) =>
         code is >= 200 and < 300 ? OutcomeKind.Delivered : code >= 500 ? OutcomeKind.Permanent : OutcomeKind.Temporary;
+
+    // One SMTP session, timed and traced (MX host, address, policy, result; never the recipients).
+    private async Task<SmtpSessionResult> SessionAsync(
+        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, MimeMessage message, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var span = MtaTelemetry.Source.StartActivity("mta.smtp.session");
+        span?.SetTag("server.address", target.MxHost);
+        span?.SetTag("network.peer.address", target.Address.ToString());
+        span?.SetTag("mta.policy.applied", policy.Applied);
+        var session = await sender.SendAsync(target, policy, from, recipients, message, cancellationToken).ConfigureAwait(false);
+        var result = session.Failure.ToString().ToLowerInvariant();
+        span?.SetTag("mta.smtp.result", result);
+        span?.SetTag("tls.protocol.version", session.Tls?.Version);
+        span?.SetTag("mta.smtp.reused", session.Reused);
+        if (session.Failure != SessionFailure.None)
+        {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, result);
+        }
+
+        MtaTelemetry.SmtpSessionDuration.Record(
+            System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("mta.smtp.result", result));
+        return session;
+    }
 
     private static string? Detail(MxTlsPolicy policy, SmtpSessionResult session) =>
         session.TlsFallback is { } fallback ? $"{policy.Detail}; plaintext after opportunistic TLS failed: {fallback.Reason}"
