@@ -129,7 +129,7 @@ internal sealed record CliArguments(string Command, string? From, List<string> T
             switch (args[i])
             {
                 case "--from": from = Next(); break;
-                case "--to": to.Add(Next()); break;
+                case "--to": to.Add(OneRecipient(Next())); break;
                 case "--connection-string": cs = Next(); break;
                 case var o when o.StartsWith("--", StringComparison.Ordinal): throw new CliUsageException($"unknown option {o}");
                 default: positional.Add(args[i]); break;
@@ -143,6 +143,12 @@ internal sealed record CliArguments(string Command, string? From, List<string> T
 
         return new CliArguments(positional[0], from, to, positional[1..], cs);
     }
+
+    // Repeated --to, never a list: "a@x,b@y" would be one malformed address to the SMTP server.
+    private static string OneRecipient(string value) =>
+        value.Contains(',', StringComparison.Ordinal) || value.Contains(';', StringComparison.Ordinal)
+            ? throw new CliUsageException($"--to '{value}': one recipient per --to; repeat --to for each recipient (a comma or semicolon list is not accepted)")
+            : value;
 
     public string Single(string name) => Positional.Count == 1
         ? Positional[0]

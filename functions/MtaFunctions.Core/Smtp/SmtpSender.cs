@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -31,7 +32,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
     /// <param name="message">The message to send.</param>
     /// <param name="cancellationToken">Cancels the session.</param>
     public async Task<SmtpSessionResult> SendAsync(
-        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, MimeMessage message,
+        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, RelayMessage message,
         CancellationToken cancellationToken)
     {
         var key = SmtpConnectionPool.KeyFor(target, policy);
@@ -181,7 +182,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
 
     private async Task<SmtpSessionResult> TransactAsync(
         string key, PooledConnection connection, SmtpTarget target, string from, IReadOnlyList<string> recipients,
-        MimeMessage message, CancellationToken cancellationToken)
+        RelayMessage message, CancellationToken cancellationToken)
     {
         var client = connection.Client;
         client.Replies.Clear();
@@ -194,9 +195,36 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         };
         var sender = new MailboxAddress("", from);
         var rcpts = recipients.Select(r => new MailboxAddress("", r)).ToList();
+
+        // RFC 6531 §3.2: UTF-8 in the header or the envelope needs SMTPUTF8; without it the message cannot be
+        // relayed unchanged, so it is refused for good (RFC 6531 §3.4, 5.6.7) before MAIL FROM.
+        var needsUtf8 = message.EightBitHeaders || !Ascii.IsValid(from) || recipients.Any(r => !Ascii.IsValid(r));
+        if (needsUtf8 && !client.Capabilities.HasFlag(SmtpCapabilities.UTF8))
+        {
+            await pool.ReturnAsync(key, connection).ConfigureAwait(false);
+            return result with
+            {
+                Replies = recipients.Select(r => new RecipientReply(
+                    r, 553, "5.6.7 the message needs SMTPUTF8 (UTF-8 address or header) and the server does not offer it (RFC 6531 §3.4)")).ToList(),
+            };
+        }
+
+        // RFC 6152 §3: an 8-bit body goes as BODY=8BITMIME; only a server without 8BITMIME gets a 7-bit
+        // conversion (as Postfix does), and the outcome says so.
+        var data = message;
+        string? conversion = null;
+        if (message.EightBitBody && !client.Capabilities.HasFlag(SmtpCapabilities.EightBitMime))
+        {
+            data = RelayMessage.FromQueued(SevenBitConversion.Convert(message));
+            conversion = "body converted to 7bit: the server does not offer 8BITMIME (RFC 6152 §3)";
+        }
+
+        var wire = RawMessageEntity.Wrap(data.Data, data.HeaderLength, data.EightBitBody, out var body);
+        client.International = needsUtf8;
+        result = result with { Conversion = conversion };
         try
         {
-            var dataReply = await client.SendAsync(message, sender, rcpts, cancellationToken).ConfigureAwait(false);
+            var dataReply = await client.SendAsync(wire, sender, rcpts, cancellationToken).ConfigureAwait(false);
             var replies = recipients.Select(r => client.Replies.TryGetValue(r, out var reply) && reply.Code >= 400
                     ? reply
                     : new RecipientReply(r, 250, dataReply))
@@ -214,9 +242,11 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException or ServiceNotConnectedException
                                       || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            // RFC 5321 §4.1.1.4: without a final DATA reply the message was not delivered.
+            // RFC 5321 §4.1.1.4: without a final DATA reply the message was not delivered. When the whole body
+            // had gone out, the server may still have taken it (RFC 1047): the status says so.
             client.Dispose();
-            return result with { Failure = SessionFailure.Dropped, Error = $"{result.Target}: {e.Message}" };
+            var after = body.Sent ? " (connection lost after the whole message was sent, before the server's reply: a duplicate is possible)" : "";
+            return result with { Failure = SessionFailure.Dropped, Error = $"{result.Target}: {e.Message}{after}" };
         }
     }
 }
