@@ -95,9 +95,9 @@ param dnssecMode string = 'in-process'
 param trustedValidators string = ''
 
 // ---- TLS reports (Stalwart report.tls.aggregate.*, report.submitter) ----
-@description('Report:Tls:Aggregate:Send')
+@description('Report:Tls:Aggregate:Send. Default daily with a mail domain (it gives the DKIM signatures reports need), never without one.')
 @allowed(['hourly', 'daily', 'weekly', 'never'])
-param reportSend string = 'daily'
+param reportSend string = empty(mailDomain) ? 'never' : 'daily'
 
 param reportFromName string = 'TLS Report'
 param reportFromAddress string = empty(mailDomain) ? '' : 'tls-reports@${mailDomain}'
@@ -108,8 +108,8 @@ param reportContactInfo string = empty(mailDomain) ? '' : 'postmaster@${mailDoma
 @minValue(1)
 param reportMaxSize int = 26214400
 
-@description('Report:Submitter; empty = the EHLO host name.')
-param reportSubmitter string = ''
+@description('Report:Submitter: must be the domain of reportContactInfo (RFC 8460 §5.3), so it defaults to the mail domain; empty = the EHLO host name.')
+param reportSubmitter string = mailDomain
 
 @description('DKIM signatures of the report mail (Report:Tls:Aggregate:Sign); infra/deploy.sh creates each key in Key Vault and prints its DNS record.')
 param dkimSignatures dkimSignature[] = empty(mailDomain)

@@ -83,6 +83,8 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Queue__Outbound__MaxParallelDomains: '4'
       Queue__Outbound__Smtp__MaxMessagesPerConnection: '100'
       Queue__Outbound__Smtp__ConnectionIdleTime: '10s'
+      // TLS-RPT sending-mta-ip: the NAT gateway's public IP belongs here when the VNet is on.
+      Queue__Outbound__EgressIps: ''
       // Dns: a DNSSEC-validating resolver, so DANE can trust the AD flag (Azure's resolver does not validate).
       Dns__Servers: i.dnsServers
       Dns__Timeout: '5s'

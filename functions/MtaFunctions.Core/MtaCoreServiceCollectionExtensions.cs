@@ -19,8 +19,9 @@ namespace MtaFunctions.Core;
 public static class MtaCoreServiceCollectionExtensions
 {
     /// <summary>
-    /// Reads and checks all settings now (a bad one throws <see cref="SettingsException"/> at start-up) and
-    /// registers every handler with its dependencies.
+    /// Reads and checks all settings now (a bad delivery setting throws <see cref="SettingsException"/> at
+    /// start-up; a bad reporting setting switches reporting off and is logged as an error) and registers
+    /// every handler with its dependencies.
     /// </summary>
     public static IServiceCollection AddMtaCore(this IServiceCollection services, IConfiguration configuration)
     {
@@ -64,6 +65,7 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton<MtaStsResolver>();
         services.AddSingleton<MtaStsRefreshHandler>();
         services.AddMtaTlsRptInbound(settings);
+        services.AddHostedService<ReportingSettingsProblemLog>();
         return services;
     }
 }

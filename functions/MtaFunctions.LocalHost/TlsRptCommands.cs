@@ -18,6 +18,12 @@ public static class TlsRptCommands
     private static async Task<int> RunPendingAsync(IServiceProvider services, string[] args, TextWriter output)
     {
         var settings = services.GetRequiredService<TlsReportSettings>();
+        if (settings.Problem is { } problem)
+        {
+            await output.WriteLineAsync($"TLS reports are OFF because a report setting cannot be used (delivery runs): {problem.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
         if (settings.Send == TlsReportFrequency.Never)
         {
             await output.WriteLineAsync($"TLS reports are off ({SettingKeys.TlsReportSend} = never): nothing is recorded or sent.").ConfigureAwait(false);

@@ -22,6 +22,24 @@ public sealed record OutboundSettings
     public required int MaxMessagesPerConnection { get; init; }
     public required TimeSpan ConnectionIdleTime { get; init; }
 
+    /// <summary>
+    /// The public addresses mail leaves from (<c>Queue:Outbound:EgressIps</c>; behind a NAT gateway the socket's
+    /// local address is private). Read by DomainDeliverer for TLS-RPT sending-mta-ip (RFC 8460 §4.4).
+    /// </summary>
+    public IReadOnlyList<IPAddress> EgressIps { get; init; } = [];
+
+    /// <summary>The address TLS-RPT reports as ours: the egress address of the peer's family, else the local one.</summary>
+    public string? SendingIp(string? localAddress, string? receivingIp)
+    {
+        if (EgressIps.Count == 0)
+        {
+            return localAddress;
+        }
+
+        var family = IPAddress.TryParse(receivingIp ?? localAddress, out var peer) ? peer.AddressFamily : EgressIps[0].AddressFamily;
+        return (EgressIps.FirstOrDefault(a => a.AddressFamily == family) ?? EgressIps[0]).ToString();
+    }
+
     /// <summary>Timeout of one MTA-STS policy fetch (<c>Queue:Outbound:Timeout:MtaSts</c>).</summary>
     public TimeSpan MtaStsTimeout { get; init; } = TimeSpan.FromMinutes(1);
 

@@ -24,6 +24,7 @@ public static class SettingKeys
     public const string MaxParallelDomains = "Queue:Outbound:MaxParallelDomains";
     public const string MaxMessagesPerConnection = "Queue:Outbound:Smtp:MaxMessagesPerConnection";
     public const string ConnectionIdleTime = "Queue:Outbound:Smtp:ConnectionIdleTime";
+    public const string EgressIps = "Queue:Outbound:EgressIps";
     public const string DnsServers = "Dns:Servers";
     public const string DnsTimeout = "Dns:Timeout";
     public const string MtaStsTimeout = "Queue:Outbound:Timeout:MtaSts";

@@ -24,6 +24,7 @@ public static class SettingsCatalog
         new(SettingKeys.MaxParallelDomains, "4", "recipient domains of one message delivered at the same time"),
         new(SettingKeys.MaxMessagesPerConnection, "100", "messages sent over one SMTP connection before it is closed; 1 turns connection reuse off"),
         new(SettingKeys.ConnectionIdleTime, "10s", "how long an idle SMTP connection is kept open for the next message to the same MX"),
+        new(SettingKeys.EgressIps, "", "comma-separated public addresses mail leaves from (behind NAT), reported as TLS-RPT sending-mta-ip; empty = the socket's local address"),
         new(SettingKeys.DnsServers, "", "comma-separated resolvers ip[:port]; empty = the system's"),
         new(SettingKeys.DnsTimeout, "5s", "timeout of one DNS query"),
         new(SettingKeys.MtaStsTimeout, "1m", "timeout of one MTA-STS policy fetch, connect to last byte (RFC 8461 §3.3)"),

@@ -9,14 +9,15 @@ namespace MtaFunctions.Core.Configuration;
 /// </summary>
 /// <remarks>
 /// Every value is checked here, so that a bad one stops start-up with a message naming the key and what is
-/// allowed, instead of failing a delivery hours later.
+/// allowed, instead of failing a delivery hours later. Only delivery settings stop start-up: a bad reporting
+/// setting switches its feature off (<see cref="SettingsProblem"/>) and delivery runs.
 /// </remarks>
 public static class SettingsReader
 {
     private static readonly string[] TlsRuleKeys = ["StartTls", "AllowInvalidCerts", "Dane", "MtaSts"];
 
     /// <summary>Reads and checks every setting.</summary>
-    /// <exception cref="SettingsException">A value is not allowed; the message names the key and the allowed values.</exception>
+    /// <exception cref="SettingsException">A delivery value is not allowed; the message names the key and the allowed values.</exception>
     public static MtaSettings Read(IConfiguration config)
     {
         var tls = new TlsSettings(
@@ -50,6 +51,7 @@ public static class SettingsReader
                 MaxParallelDomains = Int(config, SettingKeys.MaxParallelDomains, 1, 64),
                 MaxMessagesPerConnection = Int(config, SettingKeys.MaxMessagesPerConnection, 1, 10_000),
                 ConnectionIdleTime = Duration(config, SettingKeys.ConnectionIdleTime),
+                EgressIps = Addresses(config, SettingKeys.EgressIps),
                 MtaStsTimeout = Duration(config, SettingKeys.MtaStsTimeout),
                 MtaStsPort = Int(config, SettingKeys.MtaStsPort, 1, 65535),
             },
@@ -68,8 +70,8 @@ public static class SettingsReader
                     : null,
                 DnssecProbeName = ProbeName(SettingKeys.DnsDnssecProbeName, Text(config, SettingKeys.DnsDnssecProbeName) ?? Default(SettingKeys.DnsDnssecProbeName)),
             },
-            TlsRptInbound = TlsRptInboundSettings.Read(config),
-            Report = TlsReportSettingsReader.Read(config, hostname),
+            TlsRptInbound = TlsRptInboundSettings.ReadOrSwitchOff(config),
+            Report = TlsReportSettingsReader.ReadOrSwitchOff(config, hostname),
         };
     }
 
@@ -161,6 +163,14 @@ public static class SettingsReader
         name == "." || Uri.CheckHostName(name.TrimEnd('.')) == UriHostNameType.Dns
             ? name
             : throw new SettingsException(key, $"'{name}' is not a DNS name (or \".\" for the root)");
+
+    private static IReadOnlyList<IPAddress> Addresses(IConfiguration config, string key) =>
+        (Text(config, key) ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(item => IPAddress.TryParse(item, out var address) && item.Contains(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? '.' : ':')
+                ? address
+                : throw new SettingsException(key, $"'{item}' is not an IP address (203.0.113.7, 2001:db8::7)"))
+            .ToList();
 
     private static IReadOnlyList<IPEndPoint> EndPoints(IConfiguration config, string key)
     {

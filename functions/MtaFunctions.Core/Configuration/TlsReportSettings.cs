@@ -55,4 +55,10 @@ public sealed record TlsReportSettings
 
     /// <summary>The signatures every mailed report carries, in order.</summary>
     public required IReadOnlyList<DkimSignatureSettings> Sign { get; init; }
+
+    /// <summary>
+    /// Set when a report setting could not be used: reports are then off (<see cref="Send"/> is never) while
+    /// delivery runs, and this says why (start-up error log, <c>tlsrpt pending</c>).
+    /// </summary>
+    public SettingsProblem? Problem { get; init; }
 }

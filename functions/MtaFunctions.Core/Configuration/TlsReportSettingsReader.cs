@@ -8,6 +8,34 @@ public static class TlsReportSettingsReader
 {
     private static readonly string[] DkimKeys = ["Domain", "Selector", "Algorithm", "PrivateKey", "PrivateKeyFile"];
 
+    /// <summary>
+    /// Reads the report settings, or, when one cannot be used, settings with reports off and
+    /// <see cref="TlsReportSettings.Problem"/> saying why: a reporting setting never stops delivery.
+    /// </summary>
+    public static TlsReportSettings ReadOrSwitchOff(IConfiguration config, string hostname)
+    {
+        try
+        {
+            return Read(config, hostname);
+        }
+        catch (SettingsException e)
+        {
+            var fromAddress = $"noreply-tls@{hostname}";
+            return new TlsReportSettings
+            {
+                Submitter = hostname,
+                FromName = SettingsReader.Default(SettingKeys.TlsReportFromName),
+                FromAddress = fromAddress,
+                OrgName = hostname,
+                ContactInfo = fromAddress,
+                Send = TlsReportFrequency.Never,
+                MaxSize = long.Parse(SettingsReader.Default(SettingKeys.TlsReportMaxSize), System.Globalization.CultureInfo.InvariantCulture),
+                Sign = [],
+                Problem = SettingsProblem.From(e),
+            };
+        }
+    }
+
     /// <summary>Reads the report settings; <paramref name="hostname"/> is the EHLO name, the default submitter.</summary>
     /// <exception cref="SettingsException">A value is not allowed; the message names the key and the allowed values.</exception>
     public static TlsReportSettings Read(IConfiguration config, string hostname)
@@ -98,6 +126,15 @@ public static class TlsReportSettingsReader
         string pem;
         if (SettingsReader.Text(config, $"{prefix}:PrivateKey") is { } text)
         {
+            // App Service leaves a reference it cannot resolve in place: the secret does not exist yet
+            // (keys are made after provisioning) or the app's identity may not read it.
+            if (text.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new SettingsException(
+                    $"{prefix}:PrivateKey",
+                    $"the Key Vault reference {text} was not resolved: the secret does not exist yet or the app's identity may not read it (create the keys with infra/dkim-keys.sh: azd's postprovision hook or infra/deploy.sh run it; then restart the app)");
+            }
+
             // App settings cannot hold newlines everywhere; "\n" escapes are accepted.
             pem = text.Replace("\\n", "\n", StringComparison.Ordinal);
         }

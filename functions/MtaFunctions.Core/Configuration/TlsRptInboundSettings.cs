@@ -34,11 +34,30 @@ public sealed record TlsRptInboundSettings
     /// <summary>Failure percentage of a domain's UTC day above which a warning is raised.</summary>
     public required int FailureRateWarningPercent { get; init; }
 
+    /// <summary>Set when a setting could not be used: no domains then (every report refused), and this says why.</summary>
+    public SettingsProblem? Problem { get; init; }
+
     /// <summary>True when <paramref name="policyDomain"/> is one of <see cref="Domains"/> or a subdomain of one (DANE policy domains are MX hosts).</summary>
     public bool IsOurs(string policyDomain)
     {
         var domain = policyDomain.TrimEnd('.').ToLowerInvariant();
         return Domains.Any(d => domain == d || domain.EndsWith("." + d, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Reads the settings, or, when one cannot be used, the defaults (no domains: every report refused) with
+    /// <see cref="Problem"/> saying why: a reporting setting never stops delivery.
+    /// </summary>
+    public static TlsRptInboundSettings ReadOrSwitchOff(IConfiguration config)
+    {
+        try
+        {
+            return Read(config);
+        }
+        catch (SettingsException e)
+        {
+            return Default with { Problem = SettingsProblem.From(e) };
+        }
     }
 
     /// <summary>Reads and checks the <c>Report:Tls:Inbound:*</c> keys.</summary>

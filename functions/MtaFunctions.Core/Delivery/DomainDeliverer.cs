@@ -114,7 +114,9 @@ public sealed class DomainDeliverer(
     }
 
     private static string? Detail(MxTlsPolicy policy, SmtpSessionResult session) =>
-        session.Tls?.Verdict?.MatchedRecord is { } matched ? $"{policy.Detail}; matched {matched}" : policy.Detail;
+        session.TlsFallback is { } fallback ? $"{policy.Detail}; plaintext after opportunistic TLS failed: {fallback.Reason}"
+        : session.Tls?.Verdict?.MatchedRecord is { } matched ? $"{policy.Detail}; matched {matched}"
+        : policy.Detail;
 
     private static List<RecipientOutcome> All(IReadOnlyList<string> recipients, OutcomeKind kind, string reply) =>
         recipients.Select(r => new RecipientOutcome(r, kind, reply, null, null, null)).ToList();
@@ -129,6 +131,13 @@ public sealed class DomainDeliverer(
 
         var host = session.Target.MxHost;
         var ip = session.Target.Address.ToString();
+        if (session.TlsFallback is { } fallback)
+        {
+            // Opportunistic TLS failed and the message went in plaintext: the TLS failure is the session's result.
+            Record(policy, host, ip, session.LocalAddress, fallback.Type, fallback.Reason);
+            return;
+        }
+
         switch (session.Failure)
         {
             case SessionFailure.Connect:
@@ -137,6 +146,9 @@ public sealed class DomainDeliverer(
                 return;
             case SessionFailure.StartTlsNotOffered:
                 Record(policy, host, ip, session.LocalAddress, TlsRptResultType.StartTlsNotSupported, "STARTTLS not offered");
+                return;
+            case SessionFailure.StartTlsRefused:
+                Record(policy, host, ip, session.LocalAddress, TlsRptResultType.StartTlsNotSupported, session.Error);
                 return;
             case SessionFailure.TlsHandshake:
                 var verdict = session.Tls?.Verdict;
@@ -152,13 +164,24 @@ public sealed class DomainDeliverer(
             {
                 Record(policy, host, ip, session.LocalAddress, TlsRptResultType.StartTlsNotSupported, "STARTTLS not offered");
             }
+            else if (policy.ReportedFailure is { } known)
+            {
+                Record(policy, host, ip, session.LocalAddress, known.Type, known.Reason);
+            }
 
             return;
         }
 
-        // An accepted certificate that did not verify (AllowInvalidCerts, DANE records all unusable) is still
-        // a failure for TLS-RPT: the receiver should learn that its certificate does not authenticate.
+        // A policy failure known before the session (MTA-STS testing, MX not in the policy) is its result.
+        // Otherwise an accepted certificate that did not verify (AllowInvalidCerts, DANE records all unusable)
+        // is still a failure for TLS-RPT: the receiver should learn that its certificate does not authenticate.
         var accepted = session.Tls.Verdict;
+        if (policy.ReportedFailure is { } policyFailure)
+        {
+            Record(policy, host, ip, session.LocalAddress, policyFailure.Type, policyFailure.Reason);
+            return;
+        }
+
         Record(policy, host, ip, session.LocalAddress, accepted?.Failure, accepted?.Failure is null ? null : accepted.Reason);
     }
 
@@ -166,7 +189,8 @@ public sealed class DomainDeliverer(
     {
         if (policy.Report is { } report)
         {
-            recorder.Record(new TlsSessionResult(report, host, ip, local, failure, reason));
+            // RFC 8460 §4.4 sending-mta-ip: the public address behind NAT (Queue:Outbound:EgressIps) when set.
+            recorder.Record(new TlsSessionResult(report, host, ip, ip is null ? local : settings.SendingIp(local, ip), failure, reason));
         }
     }
 }

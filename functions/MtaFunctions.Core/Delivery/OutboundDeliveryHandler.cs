@@ -145,7 +145,7 @@ public sealed class OutboundDeliveryHandler(
         if (pending.Count > 0)
         {
             using var gate = new SemaphoreSlim(settings.MaxParallelDomains);
-            var domains = pending.GroupBy(MailAddressSyntax.DomainOf).Select(async group =>
+            var domains = pending.GroupBy(RecipientDomain).Select(async group =>
             {
                 await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
                 try
@@ -357,6 +357,22 @@ public sealed class OutboundDeliveryHandler(
     }
 
     private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+
+    // RFC 8460 §4.4, RFC 5890: the domain in A-labels, once, for every use after this point (DNS, policies,
+    // TLS-RPT policy-domain, report file names and headers); the recipient address itself is sent as given.
+    private static string RecipientDomain(string recipient)
+    {
+        var domain = MailAddressSyntax.DomainOf(recipient);
+        try
+        {
+            return Dns.DnsClientResolver.ToAscii(domain);
+        }
+        catch (ArgumentException)
+        {
+            // Not a valid IDN: kept as it is; its MX lookup fails and names it.
+            return domain;
+        }
+    }
 
     private static string ShortHash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..10];
 

@@ -30,6 +30,12 @@ public sealed record MxTlsPolicy
     public TlsRptPolicy? Report { get; init; }
 
     /// <summary>
+    /// A policy failure known before the session that does not stop it (MTA-STS testing: the MX is not in the
+    /// policy, RFC 8461 §5): TLS-RPT records it as the session's result, with the session's addresses.
+    /// </summary>
+    public (TlsRptResultType Type, string Reason)? ReportedFailure { get; init; }
+
+    /// <summary>
     /// When set, this MX must not be used now (MX not in an enforced STS policy, DANE lookup failed, ...):
     /// the attempt is recorded with this result type and the next MX is tried.
     /// </summary>

@@ -5,8 +5,8 @@ using MtaFunctions.Core.Reporting.TlsRpt;
 namespace MtaFunctions.Core.Policy;
 
 /// <summary>
-/// Web PKI validation: the chain ends at a trusted root (the system store or the configured extra roots)
-/// and the certificate names the MX host (RFC 6125 DNS-ID, as .NET checks it).
+/// Web PKI validation: the chain ends at a trusted root (the system store or the configured extra roots), the
+/// certificate may authenticate TLS servers (serverAuth EKU) and a SAN DNS-ID names the MX host (RFC 6125).
 /// </summary>
 public sealed class PkixCertificateCheck(TrustedRoots roots) : ICertificateCheck
 {
@@ -27,10 +27,16 @@ public sealed class PkixCertificateCheck(TrustedRoots roots) : ICertificateCheck
             return chainStatus;
         }
 
-        return (context.Errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0
-            ? CertificateVerdict.Refused(TlsRptResultType.CertificateHostMismatch, $"certificate does not name {context.MxHost}")
+        // RFC 8461 §4.2 via RFC 6125 §6.4.4: the MX host must be a DNS-ID of the subject alternative names; a
+        // matching common name alone does not count (the platform's own check may fall back to it).
+        return (context.Errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0 || !NamesHost(context.Leaf, context.MxHost)
+            ? CertificateVerdict.Refused(TlsRptResultType.CertificateHostMismatch, $"certificate does not name {context.MxHost} (DNS-ID)")
             : CertificateVerdict.Trusted();
     }
+
+    /// <summary>True when a subject alternative name DNS-ID of <paramref name="certificate"/> matches <paramref name="host"/> (never the CN).</summary>
+    public static bool NamesHost(X509Certificate2 certificate, string host) =>
+        certificate.MatchesHostname(host, allowWildcards: true, allowCommonName: false);
 }
 
 /// <summary>Accepts any certificate (AllowInvalidCerts, <c>TLS-Required: No</c>) but still says whether it would verify.</summary>

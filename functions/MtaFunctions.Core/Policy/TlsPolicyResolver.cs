@@ -14,8 +14,9 @@ namespace MtaFunctions.Core.Policy;
 /// </summary>
 /// <remarks>
 /// Order of precedence, strongest first: <c>TLS-Required: No</c> on the message (RFC 8689 §5: opportunistic,
-/// nothing enforced); DANE for an MX with usable TLSA records (RFC 8461 §2: DANE wins over MTA-STS); an
-/// MTA-STS policy in enforce mode; the STARTTLS / AllowInvalidCerts settings.
+/// nothing enforced); <c>MtaSts = require</c> without a valid policy (deferred); DANE for an MX with usable
+/// TLSA records (RFC 8461 §2: DANE wins over MTA-STS); an MTA-STS policy in enforce mode (also over TLSA
+/// records that are all unusable); the STARTTLS / AllowInvalidCerts settings.
 /// </remarks>
 public sealed class TlsPolicyResolver(
     OutboundSettings settings, TrustedRoots roots, MtaStsResolver sts, ITlsSessionRecorder recorder, DaneMxPolicyResolver dane)
@@ -89,10 +90,25 @@ public sealed class DomainTlsPlan
             };
         }
 
+        // Seed: MtaSts = require delivers only under a valid STS policy, also where DANE applies (RFC 8461 §2
+        // lets DANE decide how an MX is authenticated, not whether the required policy exists).
+        if (Settings.MtaSts == PolicyMode.Require && Sts is { Resolution.HasActivePolicy: false } missing)
+        {
+            return missing.ForMx(mxHost, StartTlsPolicy());
+        }
+
         // RFC 8461 §2: where DANE applies to an MX, it decides (null: DANE does not apply to this MX);
         // MTA-STS decides for the MX hosts without DANE.
         if (Dane is not null && await Dane.ForMxAsync(Domain, mxHost, addresses, Settings.Dane, cancellationToken).ConfigureAwait(false) is { } danePolicy)
         {
+            // DANE without authentication (only unusable TLSA records, RFC 7672 §2.2) must not be weaker than
+            // MTA-STS alone: an enforced policy still demands its MX pattern and a PKIX-valid certificate.
+            if (danePolicy.Refusal is null && danePolicy.Check is TlsaUnusableCertificateCheck && Sts is { Enforced: true } enforced)
+            {
+                var sts = enforced.ForMx(mxHost, danePolicy);
+                return sts with { Detail = $"{sts.Detail}; {danePolicy.Detail}" };
+            }
+
             return danePolicy;
         }
 

@@ -9,6 +9,7 @@ namespace MtaFunctions.Core.Policy;
 /// </summary>
 public sealed class TrustedRoots
 {
+    private static readonly System.Security.Cryptography.Oid ServerAuth = new("1.3.6.1.5.5.7.3.1");
     private readonly X509Certificate2Collection _extra;
 
     /// <summary>Loads the extra roots, if a file is given.</summary>
@@ -44,6 +45,10 @@ public sealed class TrustedRoots
 
         using var chain = new X509Chain();
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+
+        // RFC 5280 §4.2.1.12: a certificate restricted to other purposes (client-auth only) is not a server
+        // certificate; SslStream asks for serverAuth, and so does the rebuilt chain.
+        chain.ChainPolicy.ApplicationPolicy.Add(ServerAuth);
         chain.ChainPolicy.DisableCertificateDownloads = true;
         chain.ChainPolicy.ExtraStore.AddRange(peerChain.ToArray());
         if (_extra.Count > 0)
@@ -61,6 +66,8 @@ public sealed class TrustedRoots
         var reason = string.Join(", ", chain.ChainStatus.Select(s => s.Status.ToString()).Distinct());
         return statuses.Contains(X509ChainStatusFlags.NotTimeValid)
             ? CertificateVerdict.Refused(TlsRptResultType.CertificateExpired, reason)
-            : CertificateVerdict.Refused(TlsRptResultType.CertificateNotTrusted, reason);
+            : statuses.All(s => s == X509ChainStatusFlags.NotValidForUsage)
+                ? CertificateVerdict.Refused(TlsRptResultType.ValidationFailure, $"certificate not valid for TLS server authentication ({reason})")
+                : CertificateVerdict.Refused(TlsRptResultType.CertificateNotTrusted, reason);
     }
 }

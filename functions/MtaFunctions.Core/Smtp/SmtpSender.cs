@@ -49,10 +49,39 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         }
 
         var (connection, failure) = await ConnectAsync(target, policy, cancellationToken).ConfigureAwait(false);
-        return connection is null
-            ? failure!
-            : await TransactAsync(key, connection, target, from, recipients, message, cancellationToken).ConfigureAwait(false);
+        if (connection is not null)
+        {
+            return await TransactAsync(key, connection, target, from, recipients, message, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (PlaintextFallback(policy, failure!) is not { } tlsFailure)
+        {
+            return failure!;
+        }
+
+        // Opportunistic TLS only (RFC 3207 §4.1, as Postfix "may" and mox do): the server refused STARTTLS or the
+        // handshake broke without a certificate verdict against it, so the message goes in plaintext on a new
+        // connection, and TLS-RPT counts the failure. A plaintext connection is pooled under its own key.
+        var plaintext = policy with { Tls = TlsRequirement.Disabled };
+        var (fallback, _) = await ConnectAsync(target, plaintext, cancellationToken).ConfigureAwait(false);
+        if (fallback is null)
+        {
+            return failure!;
+        }
+
+        var sent = await TransactAsync(SmtpConnectionPool.KeyFor(target, plaintext), fallback, target, from, recipients, message, cancellationToken)
+            .ConfigureAwait(false);
+        return sent with { StartTlsOffered = true, TlsFallback = tlsFailure };
     }
+
+    // Never under DANE, an enforced MTA-STS policy or StartTls = require (their TLS is Required), and never after
+    // a certificate was refused: AllowInvalidCerts = false keeps a failed validation a refusal.
+    private static (Reporting.TlsRpt.TlsRptResultType Type, string Reason)? PlaintextFallback(MxTlsPolicy policy, SmtpSessionResult failure) =>
+        policy.Tls != TlsRequirement.Opportunistic ? null
+        : failure.Failure == SessionFailure.StartTlsRefused ? (Reporting.TlsRpt.TlsRptResultType.StartTlsNotSupported, failure.Error ?? "STARTTLS refused")
+        : failure.Failure == SessionFailure.TlsHandshake && failure.Tls?.Verdict is not { Accept: false }
+            ? (Reporting.TlsRpt.TlsRptResultType.ValidationFailure, failure.Error ?? "TLS handshake failed")
+        : null;
 
     private async Task<(PooledConnection? Connection, SmtpSessionResult? Failure)> ConnectAsync(
         SmtpTarget target, MxTlsPolicy policy, CancellationToken cancellationToken)
@@ -142,6 +171,18 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
                 Error = verdict is { Accept: false }
                     ? $"{target}: certificate refused: {verdict.Reason}"
                     : $"{target}: TLS handshake failed: {e.InnerException?.Message ?? e.Message}",
+            };
+        }
+        catch (SmtpCommandException e) when (options != SecureSocketOptions.None && client.Capabilities.HasFlag(SmtpCapabilities.StartTLS) && !client.IsSecure)
+        {
+            // EHLO offered STARTTLS and the server then refused it (e.g. 454 4.7.0 TLS not available).
+            failure = new SmtpSessionResult
+            {
+                Target = target,
+                Failure = SessionFailure.StartTlsRefused,
+                StartTlsOffered = true,
+                LocalAddress = local,
+                Error = $"{target}: STARTTLS refused: {(int)e.StatusCode} {e.Message}",
             };
         }
         catch (SmtpCommandException e)

@@ -17,6 +17,9 @@ public enum SessionFailure
     /// <summary>The TLS handshake failed, or the certificate was refused.</summary>
     TlsHandshake,
 
+    /// <summary>The server offered STARTTLS, then refused it (4xx/5xx to the command).</summary>
+    StartTlsRefused,
+
     /// <summary>The server greeted or answered EHLO with an error, or broke the protocol.</summary>
     Protocol,
 
@@ -66,4 +69,10 @@ public sealed record SmtpSessionResult
 
     /// <summary>The transaction ran on a pooled connection: no new TLS session was negotiated for it.</summary>
     public bool Reused { get; init; }
+
+    /// <summary>
+    /// Set when opportunistic TLS failed (STARTTLS refused, handshake broken) and the message went in plaintext
+    /// on a second connection: the failure TLS-RPT counts for this session.
+    /// </summary>
+    public (Reporting.TlsRpt.TlsRptResultType Type, string Reason)? TlsFallback { get; init; }
 }

@@ -32,6 +32,7 @@ public sealed class SettingsReaderTests
         Assert.Equal(TimeSpan.FromMinutes(1), s.Outbound.MtaStsTimeout);
         Assert.Equal(443, s.Outbound.MtaStsPort);
         Assert.Null(s.Outbound.ExtraRootCasFile);
+        Assert.Empty(s.Outbound.EgressIps);
         Assert.Empty(s.Outbound.Rules);
         Assert.Empty(s.Dns.Servers);
         Assert.Equal(TimeSpan.FromSeconds(5), s.Dns.Timeout);
@@ -49,6 +50,7 @@ public sealed class SettingsReaderTests
     [InlineData(SettingKeys.RetrySchedule, "2m,soon", "setting Queue:Outbound:Retry:Schedule: 'soon' is not a duration such as 30s, 5m, 2h, 5d or 00:05:00")]
     [InlineData(SettingKeys.MessageLifetime, "-1d", "setting Queue:Outbound:Retry:Lifetime: '-1d' must be positive")]
     [InlineData(SettingKeys.DnsServers, "dns.google", "setting Dns:Servers: 'dns.google' is not an IP address with an optional port (9.9.9.9, 127.0.0.1:5353, [::1]:53)")]
+    [InlineData(SettingKeys.EgressIps, "203.0.113.7,nat.example", "setting Queue:Outbound:EgressIps: 'nat.example' is not an IP address (203.0.113.7, 2001:db8::7)")]
     [InlineData(SettingKeys.Hostname, "localhost", "setting Queue:Outbound:Hostname: 'localhost' is not a fully qualified host name")]
     [InlineData(SettingKeys.ExtraRootCas, "/nonexistent/roots.pem", "setting Queue:Outbound:Tls:ExtraRootCas: file '/nonexistent/roots.pem' does not exist")]
     public void Read_BadValue_NamesKeyAndAllowedValues(string key, string value, string message)

@@ -73,10 +73,28 @@ public sealed class TlsReportSettingsTests
 
     [Theory]
     [MemberData(nameof(Bad))]
-    public void Read_BadValue_NamesKeyAndAllowedValues((string, string)[] values, string key, string message)
+    public void Read_BadValue_ReportsOffNamingKeyAndAllowedValues((string, string)[] values, string key, string message)
     {
-        var e = Assert.Throws<SettingsException>(() => Read(values));
-        Assert.StartsWith(message, e.Message, StringComparison.Ordinal);
-        Assert.Equal(key, e.Key);
+        // A reporting setting never stops the app: reports are switched off and the problem is kept.
+        var s = Read(values);
+        Assert.NotNull(s.Problem);
+        Assert.StartsWith(message, s.Problem.Message, StringComparison.Ordinal);
+        Assert.Equal(key, s.Problem.Key);
+        Assert.Equal(TlsReportFrequency.Never, s.Send);
+        Assert.Empty(s.Sign);
+    }
+
+    [Fact]
+    public void Read_UnresolvedKeyVaultReference_SaysTheSecretIsMissing()
+    {
+        var s = Read(
+            (SettingKeys.TlsReportSend, "daily"), (SettingKeys.TlsReportSign, "k"),
+            ("Report:Dkim:k:Domain", "mta.sender.test"), ("Report:Dkim:k:Selector", "s1"),
+            ("Report:Dkim:k:PrivateKey", "@Microsoft.KeyVault(SecretUri=https://kv-x.vault.azure.net/secrets/dkim-rsa/)"));
+        Assert.Equal("Report:Dkim:k:PrivateKey", s.Problem?.Key);
+        Assert.StartsWith(
+            "setting Report:Dkim:k:PrivateKey: the Key Vault reference @Microsoft.KeyVault(SecretUri=https://kv-x.vault.azure.net/secrets/dkim-rsa/) was not resolved",
+            s.Problem?.Message,
+            StringComparison.Ordinal);
     }
 }

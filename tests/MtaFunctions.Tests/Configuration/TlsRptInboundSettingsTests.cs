@@ -48,11 +48,14 @@ public sealed class TlsRptInboundSettingsTests
     [InlineData(SettingKeys.TlsRptInboundKey, "sixteen-chars-but&amp", "setting Report:Tls:Inbound:Key: must be at least 16 characters of A-Z, a-z, 0-9, '-' and '_' (it travels in a URL)")]
     [InlineData(SettingKeys.TlsRptInboundMaxBodySize, "10", "setting Report:Tls:Inbound:MaxBodySize: '10' is not an integer in 1024..1073741824")]
     [InlineData(SettingKeys.TlsRptInboundFailureRateWarning, "101", "setting Report:Tls:Inbound:FailureRateWarning: '101' is not an integer in 0..100")]
-    public void Read_BadValue_SettingsExceptionNamingKeyAndAllowed(string key, string value, string message)
+    public void Read_BadValue_EndpointOffNamingKeyAndAllowed(string key, string value, string message)
     {
-        var e = Assert.Throws<SettingsException>(() => Read((key, value)));
+        // A reporting setting never stops the app: the endpoint accepts no domain and the problem is kept.
+        var s = key == SettingKeys.TlsRptInboundDomains ? Read((key, value)) : Read((SettingKeys.TlsRptInboundDomains, "example.com"), (key, value));
 
-        Assert.Equal(key, e.Key);
-        Assert.Equal(message, e.Message);
+        Assert.Equal(key, s.Problem?.Key);
+        Assert.Equal(message, s.Problem?.Message);
+        Assert.Empty(s.Domains);
+        Assert.False(s.IsOurs("example.com"));
     }
 }

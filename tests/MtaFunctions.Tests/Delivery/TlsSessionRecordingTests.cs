@@ -51,6 +51,39 @@ public sealed class TlsSessionRecordingTests(AzuriteFixture storage) : IClassFix
     }
 
     [Fact]
+    public async Task Deliver_EgressIpsSet_SendingIpIsThePublicAddressOfThePeersFamily()
+    {
+        // Behind NAT the socket's address is private; RFC 8460 §4.4 sending-mta-ip is the address the receiver saw.
+        await using var host = await MtaTestHost.StartAsync(storage, Recording(("Queue:Outbound:EgressIps", "2001:db8::25, 203.0.113.25")));
+        host.AddDomain("nat.test", "mx.nat.test", "127.0.0.65");
+        host.AddSmtpServer("127.0.0.65", host.Ca.IssueServer(["mx.nat.test"]));
+
+        await host.SendAsync(Sender, ["a@nat.test"], MtaTestHost.Message(Sender, "a@nat.test"));
+        await host.PumpAsync(TimeSpan.Zero);
+
+        var (key, _) = Assert.Single(host.Services.GetRequiredService<TlsSessionCounter>().Peek());
+        Assert.Equal("127.0.0.65", key.ReceivingIp);
+        Assert.Equal("203.0.113.25", key.SendingIp);
+    }
+
+    [Fact]
+    public async Task Deliver_IdnRecipientDomain_PolicyDomainInALabels()
+    {
+        // RFC 8460 §4.4: policy-domain (and so the report's file name and TLS-Report-Domain) in A-labels.
+        await using var host = await MtaTestHost.StartAsync(storage, Recording());
+        host.AddDomain("xn--bcher-kva.test", "mx.xn--bcher-kva.test", "127.0.0.64");
+        host.AddSmtpServer("127.0.0.64", host.Ca.IssueServer(["mx.xn--bcher-kva.test"]));
+
+        var id = await host.SendAsync(Sender, ["user@Bücher.test"], MtaTestHost.Message(Sender, "user@xn--bcher-kva.test"));
+        await host.PumpAsync(TimeSpan.Zero);
+
+        Assert.Equal("Delivered", (await host.StatusAsync(id))["user@Bücher.test"].State);
+        var (key, _) = Assert.Single(host.Services.GetRequiredService<TlsSessionCounter>().Peek());
+        Assert.Null(key.Failure);
+        Assert.Equal("xn--bcher-kva.test", key.Policy.Domain);
+    }
+
+    [Fact]
     public async Task Deliver_NoStartTlsOffered_CountedAsStartTlsNotSupported()
     {
         await using var host = await MtaTestHost.StartAsync(storage, Recording());

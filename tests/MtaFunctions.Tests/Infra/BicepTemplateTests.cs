@@ -44,7 +44,10 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
         Assert.Equal("\"optional\"", Default("dane"));
         Assert.Equal("\"optional\"", Default("mtaSts"));
         Assert.Equal("false", Default("allowInvalidCerts"));
-        Assert.Equal("\"daily\"", Default("reportSend"));
+        // Reports need the DKIM signatures a mail domain gives; without one they are off, not broken.
+        Assert.Equal("[if(empty(parameters('mailDomain')), 'never', 'daily')]", (string)parameters["reportSend"]!["defaultValue"]!);
+        // RFC 8460 §5.3: the submitter is the domain of the contact (postmaster@<mailDomain>).
+        Assert.Equal("[parameters('mailDomain')]", (string)parameters["reportSubmitter"]!["defaultValue"]!);
         Assert.Equal("\"10.0\"", Default("runtimeVersion"));
         Assert.Equal("false", Default("vnetEnabled"));
         // Quad9 and Cloudflare both validate DNSSEC; Azure's 168.63.129.16 does not.

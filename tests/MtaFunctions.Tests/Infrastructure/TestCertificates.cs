@@ -27,7 +27,13 @@ public sealed class TestCertificateAuthority : IDisposable
     public string PemFile { get; }
 
     /// <summary>Issues a TLS server certificate for <paramref name="dnsNames"/>.</summary>
-    public X509Certificate2 IssueServer(string[] dnsNames, DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null)
+    /// <param name="dnsNames">SAN DNS names; the first is also the CN.</param>
+    /// <param name="notBefore">Start of validity (default yesterday).</param>
+    /// <param name="notAfter">End of validity (default in 90 days).</param>
+    /// <param name="serverAuth">False: the EKU allows client authentication only.</param>
+    /// <param name="subjectAltName">False: the name is only in the CN (no SAN extension).</param>
+    public X509Certificate2 IssueServer(
+        string[] dnsNames, DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null, bool serverAuth = true, bool subjectAltName = true)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={dnsNames[0]}", key, HashAlgorithmName.SHA256);
@@ -37,10 +43,14 @@ public sealed class TestCertificateAuthority : IDisposable
             san.AddDnsName(name);
         }
 
-        request.CertificateExtensions.Add(san.Build());
+        if (subjectAltName)
+        {
+            request.CertificateExtensions.Add(san.Build());
+        }
+
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(serverAuth ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2")], false));
         var serial = RandomNumberGenerator.GetBytes(12);
         using var issued = request.Create(
             Certificate, notBefore ?? DateTimeOffset.UtcNow.AddDays(-1), notAfter ?? DateTimeOffset.UtcNow.AddDays(90), serial);

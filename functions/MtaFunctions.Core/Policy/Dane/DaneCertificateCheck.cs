@@ -74,6 +74,18 @@ public sealed class DaneCertificateCheck(TlsaRecordSet records, IReadOnlyList<st
 
                 (taFailureType, taFailure) = failure.Value;
             }
+
+            // RFC 7671 §5.2.2–§5.2.3: a full anchor in DNS (2 0 0 certificate, 2 1 0 bare key) is used as it is
+            // when the server does not send it.
+            if (ta.KnownMatchingType == TlsaMatchingType.Full && FromDns(ta, context) is { } fromDns)
+            {
+                if (fromDns.Failure is null)
+                {
+                    return CertificateVerdict.Trusted(ta.ToString());
+                }
+
+                (taFailureType, taFailure) = fromDns.Failure.Value;
+            }
         }
 
         if (taFailure is not null)
@@ -87,13 +99,84 @@ public sealed class DaneCertificateCheck(TlsaRecordSet records, IReadOnlyList<st
             $"no TLSA record of {records.BaseDomain} matches the server's certificate {context.Leaf.Subject}");
     }
 
+    // Null when the record does not apply here (the server sent that anchor, judged above).
+    private AnchorOutcome? FromDns(TlsaRecord ta, CertificateContext context)
+    {
+        if (ta.KnownSelector == TlsaSelector.Cert)
+        {
+            X509Certificate2 anchor;
+            try
+            {
+                anchor = X509CertificateLoader.LoadCertificate(ta.Data);
+            }
+            catch (CryptographicException)
+            {
+                return new((TlsRptResultType.TlsaInvalid, $"{ta}: the record's data is not a certificate"));
+            }
+
+            return context.PeerChain.Any(c => c.RawDataMemory.Span.SequenceEqual(anchor.RawDataMemory.Span))
+                ? null
+                : new(ValidateToAnchor(context.Leaf, [.. context.PeerChain, anchor], anchor));
+        }
+
+        // A certificate the server sent with this key was matched above; otherwise the key signs the top of the path.
+        return context.PeerChain.Skip(1).Any(c => TlsaMatcher.Matches(ta, c))
+            ? null
+            : new(ValidateToKey(context.Leaf, context.PeerChain, ta.Data));
+    }
+
+    // RFC 7671 §5.2.3: the anchor is a bare public key; the path runs from the leaf up to the first certificate
+    // that key signed. Signatures, dates, EKU, CA and path-length constraints are checked below it.
+    private (TlsRptResultType Type, string Reason)? ValidateToKey(X509Certificate2 leaf, IReadOnlyList<X509Certificate2> peerChain, byte[] spki)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.ExtraStore.AddRange(peerChain.ToArray());
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.DisableCertificateDownloads = true;
+        chain.ChainPolicy.VerificationFlags = X509VerificationFlags.AllowUnknownCertificateAuthority;
+        chain.ChainPolicy.ApplicationPolicy.Add(ServerAuth);
+        // Spec note: TA records never authenticate the leaf by its own key (RFC 7671 §5.2); that is DANE-EE's job.
+        if (leaf.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(spki))
+        {
+            return (TlsRptResultType.ValidationFailure, "the TLSA trust-anchor key is the server certificate's own key");
+        }
+
+        chain.Build(leaf);
+        var elements = chain.ChainElements.ToList();
+        var top = elements.FindIndex(e => CertificateSignature.IsSignedBy(e.Certificate, spki));
+        if (top < 0)
+        {
+            return (TlsRptResultType.ValidationFailure, "no certificate of the chain is signed by the TLSA key");
+        }
+
+        var statuses = elements.Take(top + 1)
+            .SelectMany(e => e.ChainElementStatus.Select(s => s.Status))
+            .Where(s => s is not X509ChainStatusFlags.PartialChain and not X509ChainStatusFlags.UntrustedRoot and not X509ChainStatusFlags.NoError)
+            .ToList();
+        if (statuses.Count > 0)
+        {
+            var reason = string.Join(", ", statuses.Select(s => s.ToString()).Distinct());
+            return statuses.Contains(X509ChainStatusFlags.NotTimeValid)
+                ? (TlsRptResultType.CertificateExpired, $"chain to the TLSA key: {reason}")
+                : (TlsRptResultType.CertificateNotTrusted, $"chain to the TLSA key: {reason}");
+        }
+
+        return Constraints(elements.Select(e => e.Certificate).ToList(), top) ?? Names(leaf);
+    }
+
     private (TlsRptResultType Type, string Reason)? ValidateToAnchor(
         X509Certificate2 leaf, IReadOnlyList<X509Certificate2> peerChain, X509Certificate2 anchor)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(anchor);
-        chain.ChainPolicy.ExtraStore.AddRange(peerChain.ToArray());
+
+        // RFC 7671 §5.2: only the path from the leaf to the anchor counts; certificates the server sent above the
+        // anchor (its issuer, maybe expired) are left out so that the chain ends there.
+        chain.ChainPolicy.ExtraStore.AddRange(peerChain
+            .Where(c => c.RawDataMemory.Span.SequenceEqual(anchor.RawDataMemory.Span) || !c.SubjectName.RawData.AsSpan().SequenceEqual(anchor.IssuerName.RawData))
+            .ToArray());
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.DisableCertificateDownloads = true;
 
@@ -122,8 +205,13 @@ public sealed class DaneCertificateCheck(TlsaRecordSet records, IReadOnlyList<st
             return (TlsRptResultType.CertificateNotTrusted, $"the chain does not lead to the anchor {anchor.Subject}");
         }
 
-        // Basic constraints and path length up to the anchor (RFC 5280 §4.2.1.9), also when the platform
-        // stopped early: every issuer below the anchor must be a CA whose path length allows what is below it.
+        return Constraints(elements, anchorIndex) ?? Names(leaf);
+    }
+
+    // Basic constraints and path length up to the anchor (RFC 5280 §4.2.1.9), also when the platform stopped
+    // early: every issuer below the anchor must be a CA whose path length allows what is below it.
+    private static (TlsRptResultType Type, string Reason)? Constraints(List<X509Certificate2> elements, int anchorIndex)
+    {
         for (var i = 1; i <= anchorIndex; i++)
         {
             var constraints = elements[i].Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
@@ -138,12 +226,14 @@ public sealed class DaneCertificateCheck(TlsaRecordSet records, IReadOnlyList<st
             }
         }
 
-        // RFC 7672 §3.2.2: a DNS-ID (SAN only, RFC 6125 §6.4.4) must equal a reference identifier.
-        if (!referenceIdentifiers.Any(name => leaf.MatchesHostname(name, allowWildcards: true, allowCommonName: false)))
-        {
-            return (TlsRptResultType.CertificateHostMismatch, $"certificate names none of {string.Join(", ", referenceIdentifiers)}");
-        }
-
         return null;
     }
+
+    // RFC 7672 §3.2.2: a DNS-ID (SAN only, RFC 6125 §6.4.4) must equal a reference identifier.
+    private (TlsRptResultType Type, string Reason)? Names(X509Certificate2 leaf) =>
+        referenceIdentifiers.Any(name => leaf.MatchesHostname(name, allowWildcards: true, allowCommonName: false))
+            ? null
+            : (TlsRptResultType.CertificateHostMismatch, $"certificate names none of {string.Join(", ", referenceIdentifiers)}");
+
+    private sealed record AnchorOutcome((TlsRptResultType Type, string Reason)? Failure);
 }

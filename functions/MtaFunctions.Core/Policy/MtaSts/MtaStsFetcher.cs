@@ -138,14 +138,14 @@ public sealed class MtaStsFetcher(IDnsResolver dns, DestinationGuard guard, Trus
             return CertificateVerdict.Refused(TlsRptResultType.StsWebPkiInvalid, "the server sent no certificate");
         }
 
-        // RFC 8461 §3.3: the certificate must name the policy host (DNS-ID, RFC 6125) ...
-        if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+        // RFC 8461 §3.3: the certificate must name the policy host (a SAN DNS-ID, RFC 6125 §6.4.4: not the CN) ...
+        var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0 || !PkixCertificateCheck.NamesHost(leaf, host))
         {
             return CertificateVerdict.Refused(TlsRptResultType.StsWebPkiInvalid, $"certificate does not name {host}");
         }
 
-        // ... and chain to a trusted root: the system store, or the configured extra roots.
-        var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        // ... and chain to a trusted root (the system store, or the configured extra roots) for serverAuth.
         var peer = chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>().ToList() ?? [];
         var refusal = roots.Validate(leaf, peer, (errors & SslPolicyErrors.RemoteCertificateChainErrors) == 0);
         return refusal is null

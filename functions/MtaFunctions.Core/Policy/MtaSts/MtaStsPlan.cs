@@ -12,14 +12,12 @@ public sealed class MtaStsPlan
 {
     private readonly PolicyMode _setting;
     private readonly ICertificateCheck _pkix;
-    private readonly ITlsSessionRecorder _recorder;
 
-    private MtaStsPlan(MtaStsResolution resolution, PolicyMode setting, ICertificateCheck pkix, ITlsSessionRecorder recorder)
+    private MtaStsPlan(MtaStsResolution resolution, PolicyMode setting, ICertificateCheck pkix)
     {
         Resolution = resolution;
         _setting = setting;
         _pkix = pkix;
-        _recorder = recorder;
     }
 
     /// <summary>What the lookup, cache and fetch gave.</summary>
@@ -29,6 +27,9 @@ public sealed class MtaStsPlan
     public TlsRptPolicy? Report => Resolution.Policy is { } p
         ? new TlsRptPolicy(TlsRptPolicyType.Sts, Resolution.Domain, p.Lines, p.MxPatterns.Select(m => m.Text).ToList())
         : null;
+
+    /// <summary>An unexpired policy in enforce mode is in force (RFC 8461 §5).</summary>
+    public bool Enforced => Resolution.HasActivePolicy && Resolution.Policy!.Mode == MtaStsMode.Enforce;
 
     /// <summary>Shown by status: mode and id (stable across attempts, so pooled SMTP connections are reused).</summary>
     public string Detail => $"mta-sts mode={Resolution.Policy?.Mode.ToWire()} id={Resolution.Id}";
@@ -44,7 +45,7 @@ public sealed class MtaStsPlan
         }
 
         var resolution = await resolver.ResolveAsync(domain, cancellationToken).ConfigureAwait(false);
-        var plan = new MtaStsPlan(resolution, setting, pkix, recorder);
+        var plan = new MtaStsPlan(resolution, setting, pkix);
 
         // RFC 8461 §6: report a failed fetch once, under the cached policy if one is kept, else as an sts policy
         // without strings (what the fetch could not give).
@@ -80,10 +81,15 @@ public sealed class MtaStsPlan
         {
             if (!matches)
             {
-                // RFC 8461 §5: testing delivers anyway; the mismatch is reported once, and the session is not
-                // counted again under the same policy.
-                _recorder.Record(new TlsSessionResult(report!, mxHost, null, null, TlsRptResultType.ValidationFailure, $"{mxHost} does not match the policy's mx patterns"));
-                return baseline with { Applied = "sts", Detail = $"{Detail}; {mxHost} not in policy (testing, delivered)", Report = null };
+                // RFC 8461 §5: testing delivers anyway; the mismatch is the session's result for TLS-RPT, recorded
+                // with the session's addresses once it happened (RFC 8460 §4.4 sending-mta-ip, receiving-ip).
+                return baseline with
+                {
+                    Applied = "sts",
+                    Detail = $"{Detail}; {mxHost} not in policy (testing, delivered)",
+                    Report = report,
+                    ReportedFailure = (TlsRptResultType.ValidationFailure, $"{mxHost} does not match the policy's mx patterns"),
+                };
             }
 
             return baseline with { Applied = "sts", Detail = Detail, Report = report };

@@ -168,6 +168,25 @@ public sealed class DaneDeliveryTests(DnssecLab lab)
     }
 
     [Fact]
+    public async Task Deliver_DaneTaExpiredRootSentAboveTheAnchor_Delivered()
+    {
+        // RFC 7671 §5.2: the expired root above the matched intermediate is not part of the DANE-TA path.
+        var attempt = await DeliverAsync("taexpiredroot.test");
+        AssertDeliveredUnderDane(attempt, "2 0 1", "mx.taexpiredroot.test");
+        Assert.Equal(2, lab["taexpiredroot.test"].Chain.Count);
+    }
+
+    [Theory]
+    [InlineData("ta200.test", "2 0 0")]
+    [InlineData("ta210.test", "2 1 0")]
+    public async Task Deliver_DaneTaFullAnchorInDnsNotSentByServer_DeliveredWithTheDnsCopy(string domain, string record)
+    {
+        // RFC 7671 §5.2.2-§5.2.3: the server sends only its leaf; the anchor (certificate or bare key) is in DNS.
+        Assert.Empty(lab[domain].Chain);
+        AssertDeliveredUnderDane(await DeliverAsync(domain), record, $"mx.{domain}");
+    }
+
+    [Fact]
     public async Task Deliver_TlsaMismatchOnPkixValidServer_DeferredAndRecordedAsValidationFailure()
     {
         var attempt = await DeliverAsync("mismatch.test");
@@ -335,14 +354,38 @@ public sealed class DaneDeliveryTests(DnssecLab lab)
 
     [Theory]
     [InlineData("optional")]
-    [InlineData("require")]
     [InlineData("disable")]
     public async Task Deliver_DaneAndMtaStsSetting_DaneDecides(string mtaSts)
     {
-        // RFC 8461 §2: DANE decides for an MX it applies to, whatever the MTA-STS setting (the domain publishes
-        // no MTA-STS policy; Deliver_DaneAndEnforcedMtaStsOnOneDomain_* covers one that does).
+        // RFC 8461 §2: DANE decides for an MX it applies to (the domain publishes no MTA-STS policy;
+        // Deliver_DaneAndEnforcedMtaStsOnOneDomain_* covers one that does).
         var attempt = await DeliverAsync("ee311.test", new() { ["Queue:Outbound:Tls:MtaSts"] = mtaSts });
         AssertDeliveredUnderDane(attempt, "3 1 1", "mx.ee311.test");
+    }
+
+    [Fact]
+    public async Task Deliver_MtaStsRequireWithoutPolicyWhereDaneApplies_Deferred()
+    {
+        // Seed: "Require MTA-STS and do not deliver unless a valid STS policy is available" - DANE or not.
+        var attempt = await DeliverAsync("ee311.test", new() { ["Queue:Outbound:Tls:MtaSts"] = "require" });
+        AssertDeferred(attempt);
+        Assert.Contains("MtaSts=require but ee311.test has no valid MTA-STS policy", attempt.Outcome.Reply, StringComparison.Ordinal);
+        Assert.Equal(0, attempt.Server.SessionCount);
+    }
+
+    [Fact]
+    public async Task Deliver_OnlyUnusableTlsaAndEnforcedMtaSts_MtaStsStillApplies()
+    {
+        // DANE gives no authentication here (RFC 7672 §2.2: TLS required, unauthenticated); the enforced STS policy
+        // still demands a PKIX-valid certificate, which the self-signed one is not.
+        await using var https = new MtaSts.TestPolicyServer();
+        https.Serve(lab.Pki, "stsunusable.test", MtaSts.PolicyAnswer.Ok("version: STSv1\nmode: enforce\nmx: mx.stsunusable.test\nmax_age: 86400\n"));
+        var port = https.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var attempt = await DeliverAsync("stsunusable.test", new() { ["Queue:Outbound:MtaSts:Port"] = port });
+        AssertDeferred(attempt);
+        Assert.Equal("sts", attempt.Outcome.PolicyApplied);
+        Assert.Contains(attempt.Sessions.Keys, k => k.Policy.Type == TlsRptPolicyType.Sts && k.Failure == TlsRptResultType.CertificateNotTrusted);
     }
 
     [Fact]
@@ -357,6 +400,11 @@ public sealed class DaneDeliveryTests(DnssecLab lab)
         var underDane = await DeliverAsync("stsdane.test", new() { ["Queue:Outbound:MtaSts:Port"] = port });
         AssertDeliveredUnderDane(underDane, "3 1 1", "mx.stsdane.test");
         Assert.Equal(1, https.RequestsTo("mta-sts.stsdane.test"));
+
+        // MtaSts = require is met by the valid policy; DANE still decides for its MX.
+        AssertDeliveredUnderDane(
+            await DeliverAsync("stsdane.test", new() { ["Queue:Outbound:MtaSts:Port"] = port, ["Queue:Outbound:Tls:MtaSts"] = "require" }),
+            "3 1 1", "mx.stsdane.test");
 
         // Without DANE the same domain is under MTA-STS enforce: the MX is not in the policy, nothing is sent.
         var stsOnly = await DeliverAsync("stsdane.test", new() { ["Queue:Outbound:MtaSts:Port"] = port, ["Queue:Outbound:Tls:Dane"] = "disable" });

@@ -186,6 +186,20 @@ public sealed partial class DnssecLab : IAsyncLifetime
             Publish(_signed, s.MxHost, Tlsa(TlsaUsage.DaneTa, selector, TlsaMatchingType.Sha256, DaneIntermediate));
         }
 
+        // RFC 7671 §5.2: the anchor (2 0 1 of an intermediate) is sent with its issuer above it, an expired root:
+        // only the path from the leaf to the anchor counts.
+        var expiredRoot = Ca("DANE Lab Expired Root", notBefore: DateTimeOffset.UtcNow.AddYears(-6), notAfter: DateTimeOffset.UtcNow.AddDays(-2));
+        var belowExpired = Ca("DANE Lab TA Below Expired Root", expiredRoot);
+        var aboveAnchor = Add("taexpiredroot.test", Leaf(belowExpired, ["mx.taexpiredroot.test"]), [belowExpired, expiredRoot]);
+        Publish(_signed, aboveAnchor.MxHost, Tlsa(TlsaUsage.DaneTa, TlsaSelector.Cert, TlsaMatchingType.Sha256, belowExpired));
+
+        // RFC 7671 §5.2.2-§5.2.3: full anchors in DNS (2 0 0 certificate, 2 1 0 bare key); the server sends only its leaf.
+        foreach (var (domain, selector) in new[] { ("ta200.test", TlsaSelector.Cert), ("ta210.test", TlsaSelector.Spki) })
+        {
+            var s = Add(domain, Leaf(DaneIntermediate, [$"mx.{domain}"]), []);
+            Publish(_signed, s.MxHost, Tlsa(TlsaUsage.DaneTa, selector, TlsaMatchingType.Full, DaneIntermediate));
+        }
+
         // A PKIX-valid server whose TLSA names another key: DANE must refuse it, PKIX must not step in.
         var mismatch = Add("mismatch.test", Pki.IssueServer(["mx.mismatch.test"]), []);
         Publish(_signed, mismatch.MxHost, Tlsa(TlsaUsage.DaneEe, TlsaSelector.Spki, TlsaMatchingType.Sha256, Leaf(null, ["other.test"])));
@@ -212,6 +226,13 @@ public sealed partial class DnssecLab : IAsyncLifetime
         Publish(_signed, stsDane.MxHost, Tlsa(TlsaUsage.DaneEe, TlsaSelector.Spki, TlsaMatchingType.Sha256, stsDane.Leaf!));
         _signed.AppendLine("_mta-sts.stsdane IN TXT \"v=STSv1; id=20261128\"");
         _signed.AppendLine("mta-sts.stsdane IN A 127.0.0.1");
+
+        // Only an unusable TLSA record (PKIX-EE) and an enforced MTA-STS policy naming the MX; the certificate is
+        // self-signed, so only "TLS without authentication" would take it.
+        var stsUnusable = Add("stsunusable.test", Leaf(null, ["mx.stsunusable.test"]), []);
+        Publish(_signed, stsUnusable.MxHost, Tlsa(TlsaUsage.PkixEe, TlsaSelector.Spki, TlsaMatchingType.Sha256, stsUnusable.Leaf!));
+        _signed.AppendLine("_mta-sts.stsunusable IN TXT \"v=STSv1; id=20261130\"");
+        _signed.AppendLine("mta-sts.stsunusable IN A 127.0.0.1");
 
         // Signed, no TLSA, PKIX-valid.
         Add("nodane.test", Pki.IssueServer(["mx.nodane.test"]), []);

@@ -152,20 +152,60 @@ public sealed class MtaStsDeliveryTests(AzuriteFixture azurite) : IClassFixture<
     }
 
     [Fact]
+    public async Task Deliver_EnforceClientAuthOnlyCertificate_DefersAndRecords()
+    {
+        // RFC 5280 §4.2.1.12: chained to a trusted root (ExtraRootCas, so the chain is rebuilt), named right, but
+        // its EKU allows client authentication only.
+        _world.Publish("enforce-eku.test", "k1", Policy("enforce", "mx.enforce-eku.test"));
+        var server = _world.Mx("enforce-eku.test", "mx.enforce-eku.test", certificate: _world.Ca.IssueServer(["mx.enforce-eku.test"], serverAuth: false));
+        var services = await _world.ServicesAsync();
+
+        var outcome = Assert.Single(await DeliverAsync(services, "enforce-eku.test"));
+        Assert.Equal(OutcomeKind.Temporary, outcome.Kind);
+        Assert.Contains("not valid for TLS server authentication", outcome.Reply, StringComparison.Ordinal);
+        Assert.Empty(_world.Inbox);
+        Assert.Equal(1, server.SessionCount);
+        var (key, _) = Assert.Single(Sts(services, "enforce-eku.test"));
+        Assert.Equal(TlsRptResultType.ValidationFailure, key.Failure);
+    }
+
+    [Fact]
+    public async Task Deliver_EnforceCommonNameOnlyCertificate_DefersAndRecords()
+    {
+        // RFC 8461 §4.2 via RFC 6125 §6.4.4: the MX host must be a SAN DNS-ID; a certificate naming it only in the
+        // CN is refused.
+        _world.Publish("enforce-cn.test", "c1", Policy("enforce", "mx.enforce-cn.test"));
+        _world.Mx("enforce-cn.test", "mx.enforce-cn.test", certificate: _world.Ca.IssueServer(["mx.enforce-cn.test"], subjectAltName: false));
+        var services = await _world.ServicesAsync();
+
+        var outcome = Assert.Single(await DeliverAsync(services, "enforce-cn.test"));
+        Assert.Equal(OutcomeKind.Temporary, outcome.Kind);
+        Assert.Empty(_world.Inbox);
+        var (key, _) = Assert.Single(Sts(services, "enforce-cn.test"));
+        Assert.Equal(TlsRptResultType.CertificateHostMismatch, key.Failure);
+    }
+
+    [Fact]
     public async Task Deliver_TestingModeMxNotInPolicy_DeliversAndRecords()
     {
         _world.Publish("testing.test", "t1", Policy("testing", "mx.testing.test"));
-        _world.Mx("testing.test", "mx.other-testing.test");
+        var server = _world.Mx("testing.test", "mx.other-testing.test");
         var services = await _world.ServicesAsync();
 
         var outcome = Assert.Single(await DeliverAsync(services, "testing.test"));
         Assert.Equal(OutcomeKind.Delivered, outcome.Kind);
         Assert.Equal("sts", outcome.PolicyApplied);
         Assert.StartsWith("mta-sts mode=testing id=t1", outcome.PolicyDetail, StringComparison.Ordinal);
-        var (key, _) = Assert.Single(Sts(services, "testing.test"));
+        var (key, count) = Assert.Single(Sts(services, "testing.test"));
+        Assert.Equal(1, count);
         Assert.Equal(TlsRptResultType.ValidationFailure, key.Failure);
         Assert.Equal("mx.other-testing.test", key.ReceivingMxHostname);
         Assert.Contains("mode: testing", key.Policy.Strings);
+
+        // RFC 8460 §4.4: a session was made, so its failure details carry both addresses.
+        Assert.Equal(server.EndPoint.Address.ToString(), key.ReceivingIp);
+        Assert.Equal(outcome.Session!.LocalAddress, key.SendingIp);
+        Assert.NotNull(key.SendingIp);
     }
 
     [Fact]

@@ -25,11 +25,11 @@ public sealed class MtaStsFetcherTests : IAsyncLifetime
         _ca.Dispose();
     }
 
-    private MtaStsFetcher Fetcher(bool allowPrivate = true, TimeSpan? timeout = null) => new(
+    private MtaStsFetcher Fetcher(bool allowPrivate = true, TimeSpan? timeout = null, int? port = null) => new(
         new DnsClientResolver(new DnsSettings { Servers = [_dns.EndPoint], Timeout = TimeSpan.FromSeconds(5) }),
         new DestinationGuard(allowPrivate),
         new TrustedRoots(_ca.PemFile),
-        new MtaStsFetchOptions(timeout ?? TimeSpan.FromSeconds(20), _server.Port));
+        new MtaStsFetchOptions(timeout ?? TimeSpan.FromSeconds(20), port ?? _server.Port));
 
     private void Host(string domain, PolicyAnswer answer)
     {
@@ -95,6 +95,34 @@ public sealed class MtaStsFetcherTests : IAsyncLifetime
         var result = await Fetcher().FetchAsync("wrongname.test", TestContext.Current.CancellationToken);
         Assert.Equal(TlsRptResultType.StsWebPkiInvalid, result.Failure);
         Assert.Contains("certificate does not name mta-sts.wrongname.test", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FetchAsync_ClientAuthOnlyCertificate_WebPkiInvalid()
+    {
+        // RFC 5280 §4.2.1.12: a certificate of a trusted CA whose EKU allows client authentication only.
+        // Kestrel will not serve such a certificate, so the policy host is a bare SslStream.
+        _dns.A("mta-sts.clientauth.test", "127.0.0.1");
+        await using var host = new RawTlsPolicyServer(_ca.IssueServer(["mta-sts.clientauth.test"], serverAuth: false), Policy);
+        var result = await Fetcher(port: host.Port).FetchAsync("clientauth.test", TestContext.Current.CancellationToken);
+        Assert.True(result.Failure == TlsRptResultType.StsWebPkiInvalid, result.Error);
+        Assert.Contains("NotValidForUsage", result.Error, StringComparison.Ordinal);
+
+        // The same host with a serverAuth certificate gives the policy: the refusal was the EKU alone.
+        await using var good = new RawTlsPolicyServer(_ca.IssueServer(["mta-sts.clientauth.test"]), Policy);
+        Assert.Null((await Fetcher(port: good.Port).FetchAsync("clientauth.test", TestContext.Current.CancellationToken)).Error);
+    }
+
+    [Fact]
+    public async Task FetchAsync_CommonNameOnlyCertificate_WebPkiInvalid()
+    {
+        // RFC 8461 §3.3 via RFC 6125 §6.4.4: the policy host must be a SAN DNS-ID; a matching CN does not count.
+        _dns.A("mta-sts.cnonly.test", "127.0.0.1");
+        _server.Certificates["mta-sts.cnonly.test"] = _ca.IssueServer(["mta-sts.cnonly.test"], subjectAltName: false);
+        _server.Answers["mta-sts.cnonly.test"] = PolicyAnswer.Ok(Policy);
+        var result = await Fetcher().FetchAsync("cnonly.test", TestContext.Current.CancellationToken);
+        Assert.Equal(TlsRptResultType.StsWebPkiInvalid, result.Failure);
+        Assert.Contains("certificate does not name mta-sts.cnonly.test", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]

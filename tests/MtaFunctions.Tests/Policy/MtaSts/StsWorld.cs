@@ -80,11 +80,13 @@ public sealed class StsWorld : IAsyncDisposable
     }
 
     /// <summary>Adds an MX host with its own loopback address and SMTP server (STARTTLS with a CA certificate unless told otherwise).</summary>
-    public TestSmtpServer Mx(string domain, string host, ushort preference = 10, bool tls = true, bool trusted = true, string? certificateName = null)
+    public TestSmtpServer Mx(
+        string domain, string host, ushort preference = 10, bool tls = true, bool trusted = true, string? certificateName = null,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
     {
         var ip = $"127.0.0.{Interlocked.Increment(ref _nextIp)}";
         Dns.Mx(domain, preference, host).A(host, ip);
-        var certificate = !tls ? null : trusted ? Ca.IssueServer([certificateName ?? host]) : TestCertificateAuthority.SelfSigned(host);
+        certificate ??= !tls ? null : trusted ? Ca.IssueServer([certificateName ?? host]) : TestCertificateAuthority.SelfSigned(host);
         var server = new TestSmtpServer(IPAddress.Parse(ip), SmtpPort, certificate, Inbox);
         _smtp.Add(server);
         return server;
