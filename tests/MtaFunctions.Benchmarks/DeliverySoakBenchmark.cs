@@ -61,7 +61,14 @@ public static class DeliverySoakBenchmark
         clock.Restart();
         for (var k = 0; k < kills && Distinct(sink) < messages; k++)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(random.Next(1000, 6000)));
+            // A random moment while the host is delivering: after it has delivered something since its start.
+            var atStart = sink.Inbox.Count;
+            while (sink.Inbox.Count == atStart && !host.HasExited)
+            {
+                await Task.Delay(50);
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(random.Next(200, 4000)));
             host.KillHard();
             host.Dispose();
             lastKill = DateTime.UtcNow;
