@@ -1,5 +1,6 @@
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using MtaFunctions.Client.Contract;
 
 namespace MtaFunctions.Client;
@@ -65,7 +66,8 @@ public sealed class OutboundQueueWriter
 
     /// <summary>Queues an envelope (new or a retry) to become visible after <paramref name="delay"/>.</summary>
     /// <remarks>Azure caps visibility delays at 7 days; longer delays are cut to that.</remarks>
-    public async Task EnqueueAsync(OutboundEnvelope envelope, TimeSpan delay, CancellationToken cancellationToken = default)
+    /// <returns>The queue's receipt (message id and pop receipt): with it an operator can make a delayed retry visible now.</returns>
+    public async Task<SendReceipt> EnqueueAsync(OutboundEnvelope envelope, TimeSpan delay, CancellationToken cancellationToken = default)
     {
         EnvelopeSerializer.Validate(envelope);
         var payload = EnvelopeSerializer.ToUtf8(envelope);
@@ -75,8 +77,9 @@ public sealed class OutboundQueueWriter
         }
 
         var visibility = delay <= TimeSpan.Zero ? (TimeSpan?)null : Min(delay, TimeSpan.FromDays(7) - TimeSpan.FromMinutes(1));
-        await _queue.SendMessageAsync(BinaryData.FromBytes(payload), visibility, TimeSpan.FromSeconds(-1), cancellationToken)
+        var receipt = await _queue.SendMessageAsync(BinaryData.FromBytes(payload), visibility, TimeSpan.FromSeconds(-1), cancellationToken)
             .ConfigureAwait(false);
+        return receipt.Value;
     }
 
     /// <summary>Reads the message body of an envelope, from inline base64 or from its blob.</summary>

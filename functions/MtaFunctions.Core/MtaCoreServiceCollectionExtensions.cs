@@ -5,6 +5,7 @@ using MtaFunctions.Client;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Delivery;
 using MtaFunctions.Core.Dns;
+using MtaFunctions.Core.Operations;
 using MtaFunctions.Core.Policy;
 using MtaFunctions.Core.Policy.Dane;
 using MtaFunctions.Core.Policy.MtaSts;
@@ -56,6 +57,8 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton<DomainDeliverer>();
         services.AddSingleton<OutboundDeliveryHandler>();
         services.AddSingleton<StorageInitializer>();
+        services.AddSingleton<QueueControl>();
+        services.AddSingleton<DomainPostureCheck>();
         services.AddSingleton(sp => new StsPolicyStore(sp.GetRequiredService<StorageAccount>().Tables));
         services.AddSingleton<IMtaStsPolicyStore>(sp => sp.GetRequiredService<StsPolicyStore>());
         services.AddSingleton(new MtaStsFetchOptions(settings.Outbound.MtaStsTimeout, settings.Outbound.MtaStsPort));

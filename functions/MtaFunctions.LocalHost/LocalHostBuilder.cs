@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MtaFunctions.Core;
+using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Policy.MtaSts;
 using MtaFunctions.Core.Reporting.Outbound;
 

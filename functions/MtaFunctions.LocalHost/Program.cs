@@ -4,14 +4,21 @@ using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Storage;
 using MtaFunctions.LocalHost;
 
-// LocalHost: the Function App's handlers on the WebJobs SDK, for machines without Azure Functions Core Tools,
-// and the operator commands (`mtafunctions <command> ...`). Settings come from local.settings.json in the
-// current directory (as func start reads them), the environment and --Key=value arguments.
+// LocalHost: the Function App's handlers on the WebJobs SDK, for machines without Azure Functions Core Tools.
+// Settings come from local.settings.json in the current directory (as func start reads them), the environment
+// and --Key=value arguments. Operator commands live in the `mta` tool (functions/MtaFunctions.Tool).
 try
 {
-    if (args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal))
+    if (args.Any(a => a is "--help" or "-h" or "-?" or "/?"))
     {
-        return await OperatorCli.RunAsync(args, Directory.GetCurrentDirectory(), Console.Out, Console.Error);
+        Console.WriteLine(LocalHostUsage.Text);
+        return 0;
+    }
+
+    if (args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal) || !a.Contains('=', StringComparison.Ordinal)) is { } stray)
+    {
+        await Console.Error.WriteLineAsync($"mtafunctions: '{stray}' is not a --Key=value setting. {LocalHostUsage.Text}");
+        return 2;
     }
 
     var host = LocalHostBuilder.Build(args, Directory.GetCurrentDirectory());

@@ -64,6 +64,21 @@ public sealed class DeliveryRecord : ITableEntity
     /// <summary>Detail of the policy: STS mode and id, the TLSA record that matched, ...</summary>
     public string? PolicyDetail { get; set; }
 
+    /// <summary>When the message was queued (the envelope's queuedAt): the age <c>mta queue list</c> shows.</summary>
+    public DateTimeOffset? QueuedAt { get; set; }
+
+    /// <summary>Queue message id of the pending retry (deferred only): lets an operator make it visible now.</summary>
+    public string? RetryMessageId { get; set; }
+
+    /// <summary>Pop receipt of that retry message, as returned when it was queued.</summary>
+    public string? RetryPopReceipt { get; set; }
+
+    /// <summary>
+    /// Set by an operator's <c>mta queue cancel</c>: <c>bounce</c> (a DSN goes to the sender) or <c>drop</c>
+    /// (no DSN); the next attempt ends the recipient that way instead of delivering.
+    /// </summary>
+    public string? CancelRequested { get; set; }
+
     /// <summary>The parsed state.</summary>
     public DeliveryState ParsedState =>
         Enum.TryParse<DeliveryState>(State, out var s) ? s : DeliveryState.Pending;

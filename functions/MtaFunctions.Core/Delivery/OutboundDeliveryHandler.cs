@@ -178,8 +178,12 @@ public sealed class OutboundDeliveryHandler(
         OutboundEnvelope envelope, RelayMessage relay, MimeMessage message, string domain, List<string> recipients,
         IReadOnlyDictionary<string, DeliveryRecord> states, bool tlsRequiredNo, CancellationToken cancellationToken)
     {
-        var outcomes = await deliverer.DeliverAsync(domain, recipients, envelope.From, relay, tlsRequiredNo, cancellationToken)
-            .ConfigureAwait(false);
+        // Recipients an operator cancelled (mta queue cancel) end here, bounced or dropped as asked, unsent.
+        var cancelled = recipients.Where(r => CancelRequest(states, r) is not null).ToList();
+        recipients = recipients.Except(cancelled, StringComparer.OrdinalIgnoreCase).ToList();
+        IReadOnlyList<RecipientOutcome> outcomes = recipients.Count == 0
+            ? []
+            : await deliverer.DeliverAsync(domain, recipients, envelope.From, relay, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
         var attempt = envelope.Attempt + 1;
         var expiry = envelope.QueuedAt + settings.MessageLifetime;
@@ -192,6 +196,8 @@ public sealed class OutboundDeliveryHandler(
             outcomes = await deliverer.DeliverAsync(domain, recipients, envelope.From, relay, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
         }
 
+        outcomes = [.. outcomes, .. cancelled.Select(r => new RecipientOutcome(r, OutcomeKind.Permanent, CancelledReply, null, null, null))];
+
         // RFC 5321 §4.5.4.1: give up once the message has been queued for its lifetime.
         var final = outcomes.Select(o => o.Kind == OutcomeKind.Temporary && now >= expiry
                 ? o with { Kind = OutcomeKind.Permanent, Reply = $"{o.Reply} (gave up: queued longer than {settings.MessageLifetime.TotalHours:0.#}h)" }
@@ -200,24 +206,23 @@ public sealed class OutboundDeliveryHandler(
 
         var deferred = final.Where(o => o.Kind == OutcomeKind.Temporary).ToList();
         DateTimeOffset? nextAttempt = null;
+        Azure.Storage.Queues.Models.SendReceipt? receipt = null;
         if (deferred.Count > 0)
         {
             var due = now + settings.RetryDelay(attempt);
             nextAttempt = due > expiry ? expiry : due;
         }
 
-        var rows = final.Select(o => ToRow(envelope, o, states, attempt, now, nextAttempt)).ToList();
-
         // A narrow window: a delivered recipient is recorded the moment its transaction ends, before anything
         // else, so a crash from here on never sends it again. Bounced and deferred rows wait for their DSN and
         // retry message: recorded first, a crash in between would lose those.
-        var delivered = rows.Where(r => r.ParsedState == DeliveryState.Delivered).ToList();
+        var delivered = final.Where(o => o.Kind == OutcomeKind.Delivered).Select(o => ToRow(envelope, o, states, attempt, now, nextAttempt, null)).ToList();
         if (delivered.Count > 0)
         {
             await SaveRowsAsync(envelope.Id, delivered, cancellationToken).ConfigureAwait(false);
         }
 
-        var failed = final.Where(o => o.Kind == OutcomeKind.Permanent).ToList();
+        var failed = final.Where(o => o.Kind == OutcomeKind.Permanent && CancelRequest(states, o.Recipient) != CancelDrop).ToList();
         if (failed.Count > 0 && envelope.From.Length > 0)
         {
             await BounceAsync(envelope, message, domain, attempt, failed, now, cancellationToken).ConfigureAwait(false);
@@ -226,16 +231,17 @@ public sealed class OutboundDeliveryHandler(
         if (nextAttempt is { } next)
         {
             var retry = envelope with { To = deferred.Select(o => o.Recipient).ToList(), Attempt = attempt };
-            await writer.EnqueueAsync(retry, next - now, cancellationToken).ConfigureAwait(false);
+            receipt = await writer.EnqueueAsync(retry, next - now, cancellationToken).ConfigureAwait(false);
             Log.Deferred(logger, envelope.Id, deferred.Count, domain, next);
         }
 
-        var rest = rows.Where(r => r.ParsedState != DeliveryState.Delivered).ToList();
+        var rest = final.Where(o => o.Kind != OutcomeKind.Delivered).Select(o => ToRow(envelope, o, states, attempt, now, nextAttempt, receipt)).ToList();
         if (rest.Count > 0)
         {
             await SaveRowsAsync(envelope.Id, rest, cancellationToken).ConfigureAwait(false);
         }
 
+        var rows = delivered.Concat(rest).ToList();
         foreach (var row in rows)
         {
             Log.Outcome(logger, envelope.Id, row.Recipient, row.State, attempt, row.LastReply ?? "");
@@ -266,16 +272,17 @@ public sealed class OutboundDeliveryHandler(
 
     private DeliveryRecord ToRow(
         OutboundEnvelope envelope, RecipientOutcome outcome, IReadOnlyDictionary<string, DeliveryRecord> states,
-        int attempt, DateTimeOffset now, DateTimeOffset? nextAttempt)
+        int attempt, DateTimeOffset now, DateTimeOffset? nextAttempt, Azure.Storage.Queues.Models.SendReceipt? receipt)
     {
         var key = DeliveryRecord.RowKeyFor(outcome.Recipient);
         var previous = states.TryGetValue(key, out var p) ? p.Attempts : 0;
+        var cancel = CancelRequest(states, outcome.Recipient);
         var session = outcome.Session;
         var state = outcome.Kind switch
         {
             OutcomeKind.Delivered => DeliveryState.Delivered,
             OutcomeKind.Temporary => DeliveryState.Deferred,
-            _ => envelope.From.Length > 0 ? DeliveryState.Bounced : DeliveryState.Failed,
+            _ => envelope.From.Length > 0 && cancel != CancelDrop ? DeliveryState.Bounced : DeliveryState.Failed,
         };
         return new DeliveryRecord
         {
@@ -295,6 +302,10 @@ public sealed class OutboundDeliveryHandler(
             CertificateVerified = session?.Tls?.Verdict?.Verified,
             PolicyApplied = outcome.PolicyApplied,
             PolicyDetail = outcome.PolicyDetail,
+            QueuedAt = envelope.QueuedAt,
+            RetryMessageId = state == DeliveryState.Deferred ? receipt?.MessageId : null,
+            RetryPopReceipt = state == DeliveryState.Deferred ? receipt?.PopReceipt : null,
+            CancelRequested = cancel,
         };
     }
 
@@ -378,7 +389,19 @@ public sealed class OutboundDeliveryHandler(
 
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
 
+    private static string? CancelRequest(IReadOnlyDictionary<string, DeliveryRecord> states, string recipient) =>
+        states.TryGetValue(DeliveryRecord.RowKeyFor(recipient), out var row) ? row.CancelRequested : null;
+
     private const string TlsRequiredHeader = "TLS-Required";
 
     private const int StateWriteAttempts = 5;
+
+    /// <summary>The reply recorded (and put in the DSN) for a recipient an operator cancelled.</summary>
+    public const string CancelledReply = "550 5.0.0 cancelled by the operator";
+
+    /// <summary><see cref="DeliveryRecord.CancelRequested"/>: end with a DSN to the sender.</summary>
+    public const string CancelBounce = "bounce";
+
+    /// <summary><see cref="DeliveryRecord.CancelRequested"/>: end without a DSN.</summary>
+    public const string CancelDrop = "drop";
 }

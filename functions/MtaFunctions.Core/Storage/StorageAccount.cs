@@ -52,8 +52,12 @@ public sealed class StorageAccount
     }
 
     /// <summary>From configuration, as the Functions host reads <c>AzureWebJobsStorage</c>.</summary>
+    /// <param name="config">The app's configuration.</param>
+    /// <param name="credential">The Entra ID credential for service URIs; default: as the host chooses it
+    /// (<c>__credential=managedidentity</c>, else <see cref="DefaultAzureCredential"/>).</param>
+    /// <param name="configure">Adjusts the client options (a test's trusted CA, a counting policy).</param>
     /// <exception cref="SettingsException">Neither a connection string nor service URIs are set.</exception>
-    public static StorageAccount FromConfiguration(IConfiguration config)
+    public static StorageAccount FromConfiguration(IConfiguration config, TokenCredential? credential = null, Action<ClientOptions>? configure = null)
     {
         const string key = StorageNames.ConnectionSetting;
         if (SettingsReader.Text(config, key) is { } connectionString)
@@ -70,13 +74,31 @@ public sealed class StorageAccount
             throw new SettingsException(key, "set a connection string, or all of __queueServiceUri, __tableServiceUri and __blobServiceUri");
         }
 
-        TokenCredential credential = string.Equals(section["credential"], "managedidentity", StringComparison.OrdinalIgnoreCase)
+        credential ??= string.Equals(section["credential"], "managedidentity", StringComparison.OrdinalIgnoreCase)
             ? new ManagedIdentityCredential(section["clientId"] is { Length: > 0 } id ? ManagedIdentityId.FromUserAssignedClientId(id) : ManagedIdentityId.SystemAssigned)
             : new DefaultAzureCredential();
+        return FromServiceUris(queueUri, tableUri, blobUri, credential, configure);
+    }
+
+    /// <summary>From service URIs with an Entra ID token credential (keyless accounts).</summary>
+    public static StorageAccount FromServiceUris(Uri queueUri, Uri tableUri, Uri blobUri, TokenCredential credential, Action<ClientOptions>? configure = null)
+    {
+        var queueOptions = OutboundQueueWriter.QueueOptions;
+        var tableOptions = new TableClientOptions();
+        if (tableUri.IsLoopback)
+        {
+            // The Tables SDK guesses Cosmos DB's audience for hosts it does not know; a local emulator is storage.
+            tableOptions.Audience = new TableAudience("https://storage.azure.com");
+        }
+
+        var blobOptions = new BlobClientOptions();
+        configure?.Invoke(queueOptions);
+        configure?.Invoke(tableOptions);
+        configure?.Invoke(blobOptions);
         return new StorageAccount(
-            new QueueServiceClient(queueUri, credential, OutboundQueueWriter.QueueOptions),
-            new TableServiceClient(tableUri, credential),
-            new BlobServiceClient(blobUri, credential));
+            new QueueServiceClient(queueUri, credential, queueOptions),
+            new TableServiceClient(tableUri, credential, tableOptions),
+            new BlobServiceClient(blobUri, credential, blobOptions));
     }
 
     private static Uri? Uri(IConfigurationSection section, string name) =>

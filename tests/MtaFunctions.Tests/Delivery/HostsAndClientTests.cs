@@ -68,44 +68,6 @@ public sealed class HostsAndClientTests(AzuriteFixture storage) : IClassFixture<
     }
 
     [Fact]
-    public async Task Cli_SendThenStatus_PrintsIdAndRecipientState()
-    {
-        await using var host = await MtaTestHost.StartAsync(storage);
-        host.AddDomain("cli.test", "mx.cli.test", "127.0.0.33");
-        host.AddSmtpServer("127.0.0.33", host.Ca.IssueServer(["mx.cli.test"]));
-        var eml = Path.Combine(Directory.CreateTempSubdirectory("cli").FullName, "message.eml");
-        await File.WriteAllBytesAsync(eml, MtaTestHost.Message(Sender, "c@cli.test"));
-
-        var output = new StringWriter();
-        var exit = await Cli.RunAsync(["send", "--from", Sender, "--to", "c@cli.test", "--to", "d@cli.test", eml, "--connection-string", storage.ConnectionString], output, TextWriter.Null);
-        Assert.Equal(0, exit);
-        var id = output.ToString().Trim();
-        Assert.Matches("^[0-9a-f]{32}$", id);
-
-        await host.PumpAsync();
-        output = new StringWriter();
-        exit = await Cli.RunAsync(["status", id, "--connection-string", storage.ConnectionString], output, TextWriter.Null);
-
-        Assert.Equal(0, exit);
-        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(2, lines.Length);
-        Assert.All(lines, l => Assert.Matches(@"^[cd]@cli\.test: delivered attempts=1 mx=mx\.cli\.test ip=127\.0\.0\.33 tls=Tls1[23] TLS_\S+ cert=""CN=mx\.cli\.test"" verified=yes policy=none \(starttls=optional allow-invalid-certs=false\) reply=""250 ", l));
-    }
-
-    [Theory]
-    [InlineData(new[] { "send", "--to", "x@y.test", "f.eml" }, "send needs --from")]
-    [InlineData(new[] { "status" }, "status takes exactly one ID")]
-    [InlineData(new[] { "frobnicate" }, "unknown command 'frobnicate'")]
-    [InlineData(new string[0], "no command")]
-    public async Task Cli_BadArguments_ExitTwoWithReason(string[] args, string reason)
-    {
-        var error = new StringWriter();
-        var exit = await Cli.RunAsync([.. args, "--connection-string", "UseDevelopmentStorage=true"], TextWriter.Null, error);
-        Assert.Equal(2, exit);
-        Assert.StartsWith($"mta: {reason}", error.ToString());
-    }
-
-    [Fact]
     public void Startup_BadSetting_FailsNamingKeyAndAllowedValues()
     {
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

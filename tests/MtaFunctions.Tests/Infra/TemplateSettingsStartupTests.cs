@@ -61,7 +61,8 @@ public sealed class TemplateSettingsStartupTests
     public async Task AzdUp_MailDomainBeforeKeysExist_AppStartsAndSaysWhyReportsAreOff()
     {
         var snapshot = await Snapshot(("MAIL_DOMAIN", "example.com"));
-        await using var app = App.Start(DeployedAppSettings.Resolve(snapshot.AppSettings(), new Dictionary<string, string>()));
+        var appSettings = DeployedAppSettings.Resolve(snapshot.AppSettings(), new Dictionary<string, string>());
+        await using var app = App.Start(appSettings);
 
         // Delivery is configured as the template says ...
         Assert.Equal("mta.example.com", app.Settings.Outbound.Hostname);
@@ -78,9 +79,9 @@ public sealed class TemplateSettingsStartupTests
         Assert.Contains("Outgoing TLS reports are OFF (delivery runs)", error.Message, StringComparison.Ordinal);
         Assert.Contains(problem.Message, error.Message, StringComparison.Ordinal);
 
-        var output = new StringWriter();
-        Assert.Equal(1, await TlsRptCommands.Pending.RunAsync(app.Services, [], output));
-        Assert.Contains($"TLS reports are OFF because a report setting cannot be used (delivery runs): {problem.Message}", output.ToString(), StringComparison.Ordinal);
+        var run = await Tool.ToolRun.RunAsync(["tlsrpt", "pending", .. appSettings.SelectMany(s => new[] { "--set", $"{s.Key}={s.Value}" })]);
+        Assert.True(run.Exit == 1, run.ToString());
+        Assert.Contains($"TLS reports are OFF because a report setting cannot be used (delivery runs): {problem.Message}", run.Out, StringComparison.Ordinal);
     }
 
     private static Task<BicepSnapshot> Snapshot(params (string Name, string Value)[] environment)

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Policy.Dane;
-using MtaFunctions.LocalHost;
 using MtaFunctions.Tests.Infrastructure;
 
 namespace MtaFunctions.Tests.Policy.Dane;
@@ -119,10 +118,8 @@ public sealed class DaneResolverProbeTests(DnssecLab lab)
                 "Dns__DnssecProbeName": "test."
             } }
             """, TestContext.Current.CancellationToken);
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await OperatorCli.RunAsync(["dane", "check"], dir, output, error);
-        Assert.Equal(exitCode, code);
-        Assert.StartsWith(expected, output.ToString(), StringComparison.Ordinal);
+        var run = await Tool.ToolRun.RunAsync(["dane", "check"], workingDirectory: dir);
+        Assert.True(run.Exit == exitCode, run.ToString());
+        Assert.StartsWith(expected, run.Out, StringComparison.Ordinal);
     }
 }

@@ -250,13 +250,22 @@ public sealed class MtaStsResolverTests(AzuriteFixture azurite) : IClassFixture<
         var resolver = services.GetRequiredService<MtaStsResolver>();
         await resolver.ResolveAsync("purge.test", Ct);
 
-        using var output = new StringWriter();
-        var code = await StsCommands.Purge.RunAsync(services, ["PURGE.test"], output);
-        Assert.Equal(0, code);
-        Assert.Equal("purge.test: cached MTA-STS policy removed", output.ToString().Trim());
-        Assert.Null(await services.GetRequiredService<StsPolicyStore>().GetAsync("purge.test", Ct));
+        var shown = await Tool.ToolRun.RunAsync(["sts", "show", "purge.test", "--json", "--connection-string", azurite.ConnectionString]);
+        Assert.True(shown.Exit == 0, shown.ToString());
+        Assert.Equal("id1", shown.Json().GetProperty("id").GetString());
+        Assert.Equal("enforce", shown.Json().GetProperty("mode").GetString());
 
-        var again = await resolver.ResolveAsync("purge.test", Ct);
+        // The operator's tool is another process: it purges the table, and the next instance (or the next
+        // re-read of the table) fetches again.
+        var purge = await Tool.ToolRun.RunAsync(["sts", "purge", "PURGE.test", "--connection-string", azurite.ConnectionString]);
+        Assert.True(purge.Exit == 0, purge.ToString());
+        Assert.Equal("purge.test: cached MTA-STS policy removed", purge.Out.Trim());
+        Assert.Null(await services.GetRequiredService<StsPolicyStore>().GetAsync("purge.test", Ct));
+        var gone = await Tool.ToolRun.RunAsync(["sts", "show", "purge.test", "--connection-string", azurite.ConnectionString]);
+        Assert.True(gone.Exit == 1, gone.ToString());
+        Assert.Contains("purge.test: no cached MTA-STS policy", gone.Error, StringComparison.Ordinal);
+
+        var again = await (await _world.ServicesAsync()).GetRequiredService<MtaStsResolver>().ResolveAsync("purge.test", Ct);
         Assert.False(again.FromCache);
         Assert.Equal(2, _world.Https.RequestsTo("mta-sts.purge.test"));
     }

@@ -68,10 +68,11 @@ public sealed class TlsReportDoorsTests(AzuriteFixture storage) : IClassFixture<
         recorder.Record(Session("example.net", TlsRptResultType.CertificateExpired));
         await host.Services.GetRequiredService<TlsResultsFlusher>().FlushAsync(CancellationToken.None);
 
-        Assert.Contains(TlsRptCommands.Pending, OperatorCli.Commands);
-        var output = new StringWriter();
-        Assert.Equal(0, await TlsRptCommands.Pending.RunAsync(host.Services, [], output));
-        var text = output.ToString();
+        string[] settings = [.. TestDkimKeys.Settings().SelectMany(s => new[] { "--set", $"{s.Key}={s.Value}" }), "--set", "Report:Tls:Aggregate:Send=daily",
+            "--set", "Queue:Outbound:Hostname=mta.sender.test", "--connection-string", storage.ConnectionString];
+        var run = await Tool.ToolRun.RunAsync(["tlsrpt", "pending", .. settings], env => env with { Time = time });
+        Assert.True(run.Exit == 0, run.ToString());
+        var text = run.Out;
         Assert.Contains("Current period d20261128", text, StringComparison.Ordinal);
         Assert.Matches(@"example\.net\s+1 successful\s+1 failed", text);
         Assert.Matches(@"d20261127 example\.com\s+done", text);
@@ -81,10 +82,9 @@ public sealed class TlsReportDoorsTests(AzuriteFixture storage) : IClassFixture<
     [Fact]
     public async Task TlsRptPending_SendNever_SaysReportsAreOff()
     {
-        await using var host = await MtaTestHost.StartAsync(storage);
-        var output = new StringWriter();
-        Assert.Equal(0, await TlsRptCommands.Pending.RunAsync(host.Services, [], output));
-        Assert.Contains("TLS reports are off", output.ToString(), StringComparison.Ordinal);
+        var run = await Tool.ToolRun.RunAsync(["tlsrpt", "pending", "--connection-string", storage.ConnectionString]);
+        Assert.True(run.Exit == 0, run.ToString());
+        Assert.Contains("TLS reports are off", run.Out, StringComparison.Ordinal);
     }
 
     [Fact]

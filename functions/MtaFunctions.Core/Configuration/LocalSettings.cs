@@ -1,11 +1,11 @@
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 
-namespace MtaFunctions.LocalHost;
+namespace MtaFunctions.Core.Configuration;
 
 /// <summary>
 /// Reads the Function App's <c>local.settings.json</c> (its <c>Values</c>, where <c>__</c> separates
-/// sections) so that LocalHost runs with exactly the settings <c>func start</c> would use.
+/// sections) so that LocalHost and the <c>mta</c> tool run with exactly the settings <c>func start</c> would use.
 /// </summary>
 public static class LocalSettings
 {

@@ -1,3 +1,0 @@
-using MtaFunctions.Client;
-
-return await Cli.RunAsync(args, Console.Out, Console.Error);
