@@ -138,7 +138,7 @@ public sealed class OutboundDeliveryHandler(
         // re-queued after a crash); a recipient already final is never sent again. Cost: one table query.
         var states = await store.LoadAsync(envelope.Id, cancellationToken).ConfigureAwait(false);
         var pending = envelope.To
-            .Where(r => !(states.TryGetValue(DeliveryRecord.RowKeyFor(r), out var row) && row.ParsedState.IsFinal()))
+            .Where(r => !(states.TryGetValue(DeliveryRecord.RowKeyFor(r), out var row) && row.ParsedState.IsFinal() && !IsPoisonRow(row)))
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .ToList();
 
@@ -352,7 +352,7 @@ public sealed class OutboundDeliveryHandler(
                     Recipient = r,
                     State = nameof(DeliveryState.Failed),
                     Attempts = states.TryGetValue(DeliveryRecord.RowKeyFor(r), out var previous) ? previous.Attempts : 0,
-                    LastReply = Truncate($"poisoned: {reason}", 2000),
+                    LastReply = Truncate(PoisonReplyPrefix + reason, 2000),
                     LastAttemptAt = now,
                 })
                 .ToList();
@@ -368,6 +368,12 @@ public sealed class OutboundDeliveryHandler(
     }
 
     private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+
+    // A poisoned message's rows say "failed" for status, but were never attempted: a message an operator puts
+    // back on the queue (mta poison requeue) is delivered.
+    private static bool IsPoisonRow(DeliveryRecord row) => row.Attempts == 0 && row.LastReply?.StartsWith(PoisonReplyPrefix, StringComparison.Ordinal) == true;
+
+    private const string PoisonReplyPrefix = "poisoned: ";
 
     // RFC 8460 §4.4, RFC 5890: the domain in A-labels, once, for every use after this point (DNS, policies,
     // TLS-RPT policy-domain, report file names and headers); the recipient address itself is sent as given.
