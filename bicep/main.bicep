@@ -227,6 +227,7 @@ var appSettings = union(
     dane: dane
     mtaSts: mtaSts
     hostname: mtaHostname
+    egressIps: vnetEnabled ? network!.outputs.egressIp : ''
     dnsServers: dnsServers
     dnssecMode: dnssecMode
     trustedValidators: trustedValidators
@@ -275,6 +276,13 @@ output AZURE_FUNCTION_NAME string = api.outputs.name
 output SERVICE_API_NAME string = api.outputs.name
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+// For the `mta` tool with Entra ID (the account is keyless; the deployer has the data roles, rbac.bicep).
+output AZURE_STORAGE_QUEUE_ENDPOINT string = storage.outputs.queueEndpoint
+output AZURE_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
+output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
+// The app writes it as its APPLICATIONINSIGHTS_CONNECTION_STRING setting (api.bicep), which the telemetry
+// exporter reads; ingestion needs Entra ID (local auth off), so it is no secret.
+output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.applicationInsightsConnectionString
 output FUNCTION_APP_HOSTNAME string = api.outputs.defaultHostName
 output TLSRPT_ENDPOINT string = 'https://${api.outputs.defaultHostName}/api/tlsrpt'
 output EGRESS_IP string = vnetEnabled ? network!.outputs.egressIp : ''
@@ -283,3 +291,5 @@ output EGRESS_IP_FQDN string = vnetEnabled ? network!.outputs.egressIpFqdn : ''
 output MAIL_DOMAIN string = mailDomain
 output MTA_HOSTNAME string = mtaHostname
 output DKIM_SIGNATURES array = dkimSignatures
+@description('The DKIM signatures for the key step of infra/common.sh (deploy.sh, azd postprovision hook): "name,domain,selector,algorithm,secretName" separated by spaces.')
+output DKIM_KEYS string = join(map(dkimSignatures, s => '${s.name},${s.domain},${s.selector},${s.algorithm},${s.secretName}'), ' ')

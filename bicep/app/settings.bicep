@@ -42,6 +42,8 @@ type mtaSettingsInput = {
   dane: ('optional' | 'require' | 'disable')
   mtaSts: ('optional' | 'require' | 'disable')
   hostname: string
+  @description('Public egress address(es) of outbound mail (the NAT gateway\'s static IP; empty without one): TLS reports name it as sending-mta-ip.')
+  egressIps: string
   dnsServers: string
   dnssecMode: ('in-process' | 'resolver')
   trustedValidators: string
@@ -72,6 +74,8 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Queue__Outbound__Tls__ExtraRootCas: ''
       // Queue:Outbound (delivery)
       Queue__Outbound__Hostname: i.hostname
+      // TLS-RPT sending-mta-ip: the NAT gateway's public IP when the VNet is on (main.bicep), else empty.
+      Queue__Outbound__EgressIps: i.egressIps
       Queue__Outbound__Retry__Schedule: '2m,5m,10m,20m,30m,1h,2h,4h,8h'
       Queue__Outbound__Retry__Lifetime: '5d'
       Queue__Outbound__Smtp__Port: '25'
@@ -83,8 +87,6 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Queue__Outbound__MaxParallelDomains: '4'
       Queue__Outbound__Smtp__MaxMessagesPerConnection: '100'
       Queue__Outbound__Smtp__ConnectionIdleTime: '10s'
-      // TLS-RPT sending-mta-ip: the NAT gateway's public IP belongs here when the VNet is on.
-      Queue__Outbound__EgressIps: ''
       // Dns: a DNSSEC-validating resolver, so DANE can trust the AD flag (Azure's resolver does not validate).
       Dns__Servers: i.dnsServers
       Dns__Timeout: '5s'
@@ -108,6 +110,7 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Report__Tls__Inbound__MaxReportSize: '20971520'
       Report__Tls__Inbound__MaxMessageSize: '10485760'
       Report__Tls__Inbound__FailureRateWarning: '10'
+      Report__Tls__Inbound__DecodeMemory: '268435456'
     },
     // Report:Dkim:<name> (Stalwart signature.<id>.*): the private key is a Key Vault reference.
     reduce(

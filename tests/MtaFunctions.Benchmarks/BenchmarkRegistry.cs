@@ -10,5 +10,6 @@ public static class BenchmarkRegistry
         ["tlsrpt"] = TlsReportBenchmark.RunAsync,
         ["soak-kill"] = DeliverySoakBenchmark.KillRunAsync,
         ["soak-451"] = DeliverySoakBenchmark.TempFailRunAsync,
+        ["tlsrpt-intake"] = TlsRptIntakeBenchmark.RunAsync,
     };
 }

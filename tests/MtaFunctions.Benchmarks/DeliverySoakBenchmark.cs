@@ -55,7 +55,7 @@ public static class DeliverySoakBenchmark
             await client.SendAsync(new MemoryStream(MtaTestHost.Message("app@sender.test", $"user{i}@{Domain}", $"soak {i}")), "app@sender.test", [$"user{i}@{Domain}"], ct));
         Console.WriteLine($"queued {messages} in {clock.Elapsed.TotalSeconds:0.0}s");
 
-        var host = LocalHostProcess.Start(settings);
+        var host = KillableLocalHost.Start(settings);
         var random = new Random();
         DateTime? lastKill = null;
         clock.Restart();
@@ -73,7 +73,7 @@ public static class DeliverySoakBenchmark
             host.Dispose();
             lastKill = DateTime.UtcNow;
             Console.WriteLine($"kill {k + 1} at {clock.Elapsed.TotalSeconds:0.0}s: {Distinct(sink)} delivered so far");
-            host = LocalHostProcess.Start(settings);
+            host = KillableLocalHost.Start(settings);
         }
 
         // Messages in flight at a kill stay invisible for the listener's fixed 10 minutes, then are redelivered.

@@ -35,6 +35,7 @@ public static class SettingKeys
     public const string TlsRptInboundMaxReportSize = "Report:Tls:Inbound:MaxReportSize";
     public const string TlsRptInboundMaxMessageSize = "Report:Tls:Inbound:MaxMessageSize";
     public const string TlsRptInboundFailureRateWarning = "Report:Tls:Inbound:FailureRateWarning";
+    public const string TlsRptInboundDecodeMemory = "Report:Tls:Inbound:DecodeMemory";
     public const string LocalHostHttpPort = "LocalHost:Http:Port";
     public const string DnsTrustedValidators = "Dns:TrustedValidators";
     public const string DnsDnssecProbeName = "Dns:DnssecProbeName";

@@ -14,6 +14,7 @@ public sealed record TlsRptInboundSettings
         MaxReportSize = 20_971_520,
         MaxMessageSize = 10_485_760,
         FailureRateWarningPercent = 10,
+        DecodeMemory = 268_435_456,
     };
 
     /// <summary>Our domains, lower case A-labels: reports about these and their subdomains are accepted.</summary>
@@ -33,6 +34,9 @@ public sealed record TlsRptInboundSettings
 
     /// <summary>Failure percentage of a domain's UTC day above which a warning is raised.</summary>
     public required int FailureRateWarningPercent { get; init; }
+
+    /// <summary>Bytes all reports being decompressed, read and stored at once may use together (<see cref="Reporting.Inbound.DecodeMemoryBudget"/>).</summary>
+    public required long DecodeMemory { get; init; }
 
     /// <summary>Set when a setting could not be used: no domains then (every report refused), and this says why.</summary>
     public SettingsProblem? Problem { get; init; }
@@ -101,6 +105,7 @@ public sealed record TlsRptInboundSettings
             MaxReportSize = SettingsReader.Int(config, SettingKeys.TlsRptInboundMaxReportSize, 1024, 1_073_741_824),
             MaxMessageSize = SettingsReader.Int(config, SettingKeys.TlsRptInboundMaxMessageSize, 1024, 1_073_741_824),
             FailureRateWarningPercent = SettingsReader.Int(config, SettingKeys.TlsRptInboundFailureRateWarning, 0, 100),
+            DecodeMemory = SettingsReader.Int(config, SettingKeys.TlsRptInboundDecodeMemory, 1_048_576, int.MaxValue),
         };
     }
 }

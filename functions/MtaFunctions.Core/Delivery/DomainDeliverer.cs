@@ -5,6 +5,7 @@ using MtaFunctions.Core.Policy;
 using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
 using MtaFunctions.Core.Smtp;
+using MtaFunctions.Core.Telemetry;
 
 namespace MtaFunctions.Core.Delivery;
 
@@ -36,7 +37,13 @@ public sealed class DomainDeliverer(
         string domain, IReadOnlyList<string> recipients, string from, RelayMessage message, bool tlsRequiredNo,
         CancellationToken cancellationToken)
     {
-        var mx = await mxResolver.ResolveAsync(domain, cancellationToken).ConfigureAwait(false);
+        MxResolution mx;
+        using (var lookup = MtaTelemetry.Source.StartActivity("mta.mx.lookup"))
+        {
+            mx = await mxResolver.ResolveAsync(domain, cancellationToken).ConfigureAwait(false);
+            lookup?.SetTag("mta.mx.count", mx.Hosts.Count);
+        }
+
         if (mx.PermanentError is not null)
         {
             return All(recipients, OutcomeKind.Permanent, $"550 {mx.PermanentError}");
@@ -47,7 +54,12 @@ public sealed class DomainDeliverer(
             return All(recipients, OutcomeKind.Temporary, $"451 {mx.TemporaryError}");
         }
 
-        var plan = await policies.ForDomainAsync(domain, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
+        DomainTlsPlan plan;
+        using (MtaTelemetry.Source.StartActivity("mta.policy.resolve"))
+        {
+            plan = await policies.ForDomainAsync(domain, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
+        }
+
         var errors = new List<string>();
         MxTlsPolicy? lastPolicy = null;
         SmtpSessionResult? lastSession = null;
@@ -68,7 +80,14 @@ public sealed class DomainDeliverer(
                 continue;
             }
 
-            var policy = await plan.ForMxAsync(host, addresses, cancellationToken).ConfigureAwait(false);
+            MxTlsPolicy policy;
+            using (var resolve = MtaTelemetry.Source.StartActivity("mta.policy.resolve"))
+            {
+                policy = await plan.ForMxAsync(host, addresses, cancellationToken).ConfigureAwait(false);
+                resolve?.SetTag("server.address", host);
+                resolve?.SetTag("mta.policy.applied", policy.Applied);
+            }
+
             lastPolicy = policy;
             if (policy.Refusal is { } refusal)
             {
@@ -85,7 +104,7 @@ public sealed class DomainDeliverer(
                     continue;
                 }
 
-                var session = await sender.SendAsync(new SmtpTarget(host, address, settings.SmtpPort), policy, from, recipients, message, cancellationToken)
+                var session = await SessionAsync(new SmtpTarget(host, address, settings.SmtpPort), policy, from, recipients, message, cancellationToken)
                     .ConfigureAwait(false);
                 lastSession = session;
                 RecordSession(policy, session);
@@ -111,6 +130,30 @@ public sealed class DomainDeliverer(
         var reason = $"451 4.4.1 no MX host of {domain} could take the message: {string.Join("; ", errors)}";
         return recipients.Select(r => new RecipientOutcome(
             r, OutcomeKind.Temporary, reason, lastSession, lastPolicy?.Applied, lastPolicy?.Detail, lastPolicy?.StsEnforced == true)).ToList();
+    }
+
+    // One SMTP session, timed and traced (MX host, address, policy, result; never the recipients).
+    private async Task<SmtpSessionResult> SessionAsync(
+        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, RelayMessage message, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var span = MtaTelemetry.Source.StartActivity("mta.smtp.session");
+        span?.SetTag("server.address", target.MxHost);
+        span?.SetTag("network.peer.address", target.Address.ToString());
+        span?.SetTag("mta.policy.applied", policy.Applied);
+        var session = await sender.SendAsync(target, policy, from, recipients, message, cancellationToken).ConfigureAwait(false);
+        var result = session.Failure.ToString().ToLowerInvariant();
+        span?.SetTag("mta.smtp.result", result);
+        span?.SetTag("tls.protocol.version", session.Tls?.Version);
+        span?.SetTag("mta.smtp.reused", session.Reused);
+        if (session.Failure != SessionFailure.None)
+        {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, result);
+        }
+
+        MtaTelemetry.SmtpSessionDuration.Record(
+            System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("mta.smtp.result", result));
+        return session;
     }
 
     private static string? Detail(MxTlsPolicy policy, SmtpSessionResult session) =>

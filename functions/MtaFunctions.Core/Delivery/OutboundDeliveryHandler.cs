@@ -8,6 +8,7 @@ using MtaFunctions.Client.Contract;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Smtp;
 using MtaFunctions.Core.Storage;
+using MtaFunctions.Core.Telemetry;
 
 namespace MtaFunctions.Core.Delivery;
 
@@ -178,6 +179,11 @@ public sealed class OutboundDeliveryHandler(
         OutboundEnvelope envelope, RelayMessage relay, MimeMessage message, string domain, List<string> recipients,
         IReadOnlyDictionary<string, DeliveryRecord> states, bool tlsRequiredNo, CancellationToken cancellationToken)
     {
+        using var activity = MtaTelemetry.Source.StartActivity("mta.delivery.attempt");
+        activity?.SetTag("mta.message.id", envelope.Id);
+        activity?.SetTag("mta.destination.domain", domain);
+        activity?.SetTag("mta.attempt", envelope.Attempt + 1);
+
         // Recipients an operator cancelled (mta queue cancel) end here, bounced or dropped as asked, unsent.
         var cancelled = recipients.Where(r => CancelRequest(states, r) is not null).ToList();
         recipients = recipients.Except(cancelled, StringComparer.OrdinalIgnoreCase).ToList();
@@ -203,6 +209,15 @@ public sealed class OutboundDeliveryHandler(
                 ? o with { Kind = OutcomeKind.Permanent, Reply = $"{o.Reply} (gave up: queued longer than {settings.MessageLifetime.TotalHours:0.#}h)" }
                 : o)
             .ToList();
+
+        MtaTelemetry.CountOutcomes(final, envelope.QueuedAt, now);
+        activity?.SetTag("mta.recipients.delivered", final.Count(o => o.Kind == OutcomeKind.Delivered));
+        activity?.SetTag("mta.recipients.deferred", final.Count(o => o.Kind == OutcomeKind.Temporary));
+        activity?.SetTag("mta.recipients.failed", final.Count(o => o.Kind == OutcomeKind.Permanent));
+        if (final.Any(o => o.Kind != OutcomeKind.Delivered))
+        {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "not every recipient delivered");
+        }
 
         var deferred = final.Where(o => o.Kind == OutcomeKind.Temporary).ToList();
         DateTimeOffset? nextAttempt = null;
@@ -330,6 +345,7 @@ public sealed class OutboundDeliveryHandler(
     private async Task PoisonAsync(string payload, string reason, long dequeueCount, CancellationToken cancellationToken)
     {
         Log.Poisoned(logger, reason);
+        MtaTelemetry.Poisoned.Add(1);
         await poison.SendAsync(payload, reason, dequeueCount, cancellationToken).ConfigureAwait(false);
     }
 

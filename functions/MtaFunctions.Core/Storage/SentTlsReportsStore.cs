@@ -45,8 +45,14 @@ public sealed class TlsReportPlan : ITableEntity
     /// <summary><c>pending</c> or <c>done</c>.</summary>
     public string State { get; set; } = "pending";
 
-    /// <summary>Why it is done (sent, no TLSRPT record, ...), for the CLI.</summary>
+    /// <summary>Why it is done (sent, no TLSRPT record, given up, ...), for the CLI.</summary>
     public string? Outcome { get; set; }
+
+    /// <summary>The first attempt to send it (its record looked up): RFC 8460 §5.5's 24 hours count from here.</summary>
+    public DateTimeOffset? FirstAttempt { get; set; }
+
+    /// <summary>Lookups of its TLSRPT record that failed (the back-off doubles with each).</summary>
+    public int LookupFailures { get; set; }
 }
 
 /// <summary>Sending one report to one rua: the claim that makes it happen once.</summary>

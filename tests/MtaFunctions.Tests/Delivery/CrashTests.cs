@@ -38,7 +38,7 @@ public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFi
             peers.Storage.Queues.GetQueueClient(StorageNames.OutboundQueue), peers.Storage.Blobs.GetBlobContainerClient(StorageNames.MessageContainer));
         await writer.EnqueueNewAsync(id, Sender, ["a@fast.test", "b@slow.test"], body, DateTimeOffset.UtcNow);
 
-        using (var first = LocalHostProcess.Start(settings))
+        using (var first = KillableLocalHost.Start(settings))
         {
             // fast.test said 250 and its row is written; slow.test has the whole message and holds its reply:
             // the message as a whole is still in flight (its queue message not yet completed).
@@ -53,7 +53,7 @@ public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFi
         // the WebJobs queue listener); the same envelope queued again stands in for that redelivery.
         await writer.EnqueueNewAsync(id, Sender, ["a@fast.test", "b@slow.test"], body, DateTimeOffset.UtcNow);
         slow.EndOfDataGate = null;
-        using (var second = LocalHostProcess.Start(settings))
+        using (var second = KillableLocalHost.Start(settings))
         {
             await WaitAsync(async () => (await peers.StatusAsync(id)).TryGetValue("b@slow.test", out var row) && row.State == nameof(DeliveryState.Delivered), second);
         }
@@ -66,7 +66,7 @@ public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFi
         Assert.Equal(nameof(DeliveryState.Delivered), status["b@slow.test"].State);
     }
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, LocalHostProcess host)
+    private static async Task WaitAsync(Func<Task<bool>> condition, KillableLocalHost host)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         while (!await condition())

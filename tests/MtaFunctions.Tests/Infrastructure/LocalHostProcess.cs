@@ -1,79 +1,143 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace MtaFunctions.Tests.Infrastructure;
 
 /// <summary>
-/// The LocalHost (WebJobs SDK host of the delivery handlers) as a separate OS process, so a test can kill it
-/// with SIGKILL: no cancellation, no finally blocks, no graceful shutdown.
+/// The app's LocalHost as a child process (its own runtime and GC settings, e.g. a heap limit), serving HTTP on
+/// a loopback port, with its settings in the environment.
 /// </summary>
-public sealed class LocalHostProcess : IDisposable
+public sealed class LocalHostProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly StringWriterLog _log = new();
+    private readonly DirectoryInfo _folder;
 
-    private LocalHostProcess(Process process)
+    private LocalHostProcess(Process process, DirectoryInfo folder, int port)
     {
         _process = process;
-        process.OutputDataReceived += (_, e) => _log.Add(e.Data);
-        process.ErrorDataReceived += (_, e) => _log.Add(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        _folder = folder;
+        BaseAddress = new Uri($"http://127.0.0.1:{port}/");
     }
 
-    /// <summary>What the process wrote (for failure messages).</summary>
-    public string Output => _log.ToString();
+    /// <summary>Where it serves.</summary>
+    public Uri BaseAddress { get; }
 
-    public bool HasExited => _process.HasExited;
+    /// <summary>True while the process runs.</summary>
+    public bool IsRunning => !_process.HasExited;
 
-    /// <summary>Starts the LocalHost next to the test assembly with <paramref name="settings"/> as --Key=Value arguments.</summary>
-    public static LocalHostProcess Start(IEnumerable<KeyValuePair<string, string>> settings)
+    /// <summary>Peak resident memory of the process so far (VmHWM), in bytes.</summary>
+    public long PeakResidentBytes
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "MtaFunctions.LocalHost.dll");
-        var info = new ProcessStartInfo("dotnet")
+        get
         {
+            foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+            {
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+
+            return 0;
+        }
+    }
+
+    /// <summary>What it wrote to stderr and stdout (the last lines).</summary>
+    public string Output => string.Join('\n', _output.TakeLast(40));
+
+    private readonly List<string> _output = [];
+
+    /// <summary>Starts <paramref name="dll"/> (default: the LocalHost built beside the tests) and waits until it answers.</summary>
+    public static async Task<LocalHostProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string? dll = null)
+    {
+        dll ??= Path.Combine(AppContext.BaseDirectory, "MtaFunctions.LocalHost.dll");
+        var port = FreePort.Next();
+        var folder = Directory.CreateTempSubdirectory("localhost-process");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = folder.FullName,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = Directory.CreateTempSubdirectory("localhost").FullName,
+            UseShellExecute = false,
         };
-        info.ArgumentList.Add(dll);
-        foreach (var (key, value) in settings)
+        start.ArgumentList.Add("exec");
+        start.ArgumentList.Add(dll);
+        start.Environment["LocalHost__Http__Port"] = port.ToString(CultureInfo.InvariantCulture);
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (key, value) in environment)
         {
-            info.ArgumentList.Add($"--{key}={value}");
+            start.Environment[key] = value;
         }
 
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
-        return new LocalHostProcess(Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start"));
+        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        var host = new LocalHostProcess(process, folder, port);
+        process.OutputDataReceived += (_, e) => host.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => host.Keep(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        for (var i = 0; i < 600; i++)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"LocalHost exited with {process.ExitCode}: {host.Output}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync("api/tlsrpt/dashboard");
+                if (response.IsSuccessStatusCode)
+                {
+                    return host;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        await host.DisposeAsync();
+        throw new TimeoutException("LocalHost did not answer within a minute: " + host.Output);
     }
 
-    /// <summary>SIGKILL (Process.Kill on Unix), then waits for the process to be gone.</summary>
-    public void KillHard()
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.Add(line);
+            if (_output.Count > 400)
+            {
+                _output.RemoveRange(0, 200);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
         }
 
-        _process.WaitForExit();
-    }
-
-    public void Dispose()
-    {
-        KillHard();
         _process.Dispose();
-    }
-
-    private sealed class StringWriterLog
-    {
-        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
-
-        public void Add(string? line)
+        try
         {
-            if (line is not null && _lines.Count < 2000)
-            {
-                _lines.Enqueue(line);
-            }
+            _folder.Delete(recursive: true);
         }
-
-        public override string ToString() => string.Join('\n', _lines);
+        catch (IOException)
+        {
+        }
     }
 }

@@ -12,14 +12,14 @@ namespace MtaFunctions.Core.Reporting.Inbound;
 public sealed record FailureRateWarning(string Domain, DateOnly Day, long FailedSessions, long TotalSessions)
 {
     /// <summary>Failed sessions in percent.</summary>
-    public double Percent => TotalSessions == 0 ? 0 : FailedSessions * 100.0 / TotalSessions;
+    public double Percent => TotalSessions == 0 ? 0 : (double)FailedSessions * 100.0 / TotalSessions;
 }
 
 /// <summary>
 /// Watches each domain's daily failure rate as reports arrive and warns (log + metric) when a report takes it above
 /// <see cref="TlsRptInboundSettings.FailureRateWarningPercent"/>: once per crossing, not once per report.
 /// </summary>
-public sealed class FailureRateMonitor(IReceivedTlsReportStore store, TlsRptInboundSettings settings, ILogger<FailureRateMonitor> logger)
+public sealed class FailureRateMonitor(TlsRptInboundSettings settings, ILogger<FailureRateMonitor> logger)
 {
     /// <summary>The meter of inbound TLS reports.</summary>
     public const string MeterName = "MtaFunctions.TlsRpt.Inbound";
@@ -37,32 +37,28 @@ public sealed class FailureRateMonitor(IReceivedTlsReportStore store, TlsRptInbo
     /// <summary>Counts one received report by outcome (stored, duplicate, invalid, ...).</summary>
     public static void CountReport(string outcome) => Reports.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
-    /// <summary>Checks the days of the reports just stored; returns the warnings raised.</summary>
-    public async Task<IReadOnlyList<FailureRateWarning>> CheckAsync(IEnumerable<ReceivedDomainReport> added, CancellationToken cancellationToken)
+    /// <summary>Checks the running totals a stored report moved; returns the warnings raised.</summary>
+    /// <remarks>
+    /// The totals are the day's running totals before and after the report, as the store committed them (its
+    /// ETags order concurrent writers), so a crossing is seen by exactly one report, and no row is read again.
+    /// </remarks>
+    public IReadOnlyList<FailureRateWarning> Check(IEnumerable<DomainDayChange> changes)
     {
         var warnings = new List<FailureRateWarning>();
-        foreach (var row in added)
+        foreach (var change in changes)
         {
-            long failed = 0, total = 0;
-            await foreach (var day in store.QueryAsync(row.Domain, row.Day, row.Day, cancellationToken).ConfigureAwait(false))
+            if (Above(change.FailedAfter, change.TotalAfter) && !Above(change.FailedBefore, change.TotalBefore))
             {
-                failed += day.FailedSessions;
-                total += day.SuccessfulSessions + day.FailedSessions;
-            }
-
-            var beforeFailed = failed - row.FailedSessions;
-            var beforeTotal = total - row.SuccessfulSessions - row.FailedSessions;
-            if (Above(failed, total) && !Above(beforeFailed, beforeTotal))
-            {
-                var warning = new FailureRateWarning(row.Domain, row.Day, failed, total);
+                var warning = new FailureRateWarning(change.Domain, change.Day, change.FailedAfter, change.TotalAfter);
                 warnings.Add(warning);
-                Log.FailureRateExceeded(logger, row.Domain, row.Day, warning.Percent, failed, total, settings.FailureRateWarningPercent);
-                Warnings.Add(1, new KeyValuePair<string, object?>("domain", row.Domain));
+                Log.FailureRateExceeded(logger, change.Domain, change.Day, warning.Percent, change.FailedAfter, change.TotalAfter, settings.FailureRateWarningPercent);
+                Warnings.Add(1, new KeyValuePair<string, object?>("domain", change.Domain));
             }
         }
 
         return warnings;
     }
 
-    private bool Above(long failed, long total) => total > 0 && failed * 100 > settings.FailureRateWarningPercent * total;
+    // In decimal: failed * 100 of a saturated total would overflow a long.
+    private bool Above(long failed, long total) => total > 0 && (decimal)failed * 100 > (decimal)settings.FailureRateWarningPercent * total;
 }

@@ -4,8 +4,8 @@ using MtaFunctions.Core.Reporting.TlsRpt;
 
 namespace MtaFunctions.Core.Reporting.Inbound;
 
-/// <summary>A report another sender sent about our domains, ready to be stored.</summary>
-/// <param name="Key">Identity of the report: organisation + report-id (<see cref="KeyOf"/>); stored once.</param>
+/// <summary>A report another sender sent about our domains, checked and ready to be stored.</summary>
+/// <param name="Key">Identity of the report: organisation + report-id + content digest (<see cref="KeyOf"/>); stored once.</param>
 /// <param name="Report">The report as read.</param>
 /// <param name="Raw">The report's JSON exactly as it arrived (after gzip), kept for audit.</param>
 /// <param name="Source">How it came: <c>https</c> or <c>mail</c>.</param>
@@ -19,13 +19,21 @@ public sealed record ReceivedTlsReport(
     DateTimeOffset ReceivedAt,
     IReadOnlyList<ReceivedDomainReport> Domains)
 {
+    /// <summary>The UTC day the report counts for: the day its range starts on.</summary>
+    public DateOnly Day => DateOnly.FromDateTime(Report.DateRange.Start.UtcDateTime);
+
     /// <summary>
-    /// The identity of a report: a hash of the organisation (trimmed, case-insensitive) and the report-id, in
-    /// 32 hex digits, safe as a table key and a blob name.
+    /// The identity of a report: a hash of the organisation (trimmed, case-insensitive), the report-id and the
+    /// SHA-256 of the JSON as it arrived, in 32 hex digits, safe as a table key and a blob name.
     /// </summary>
-    public static string KeyOf(string organizationName, string reportId)
+    /// <remarks>
+    /// RFC 8460 §5.5: a reporter's retry carries the same report, so it has the same key and is stored once. The
+    /// digest is part of the key because organisation and report-id are predictable (Google's report-id is the
+    /// day and the domain): a forged report under them must not make the genuine one a "duplicate".
+    /// </remarks>
+    public static string KeyOf(string organizationName, string reportId, ReadOnlySpan<byte> json)
     {
-        var text = organizationName.Trim().ToLowerInvariant() + "\n" + reportId.Trim();
+        var text = organizationName.Trim().ToLowerInvariant() + "\n" + reportId.Trim() + "\n" + Convert.ToHexStringLower(SHA256.HashData(json));
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
     }
 }
@@ -58,6 +66,7 @@ public sealed record ReceivedDomainReport(
     IReadOnlyList<TlsRptPolicyResult> Policies)
 {
     /// <summary>The figures of <paramref name="policies"/> (all of one domain) of a report.</summary>
+    /// <remarks>The sums cannot overflow: the reader keeps every report's counts under <see cref="TlsRptLimits.MaxCount"/>.</remarks>
     public static ReceivedDomainReport Of(string domain, string reportKey, TlsRptReport report, IReadOnlyList<TlsRptPolicyResult> policies)
     {
         var byType = new SortedDictionary<string, long>(StringComparer.Ordinal);
@@ -85,15 +94,29 @@ public sealed record ReceivedDomainReport(
     }
 }
 
+/// <summary>A domain's running session totals of one UTC day, before and after a report was added.</summary>
+/// <param name="Domain">The policy domain.</param>
+/// <param name="Day">The UTC day.</param>
+/// <param name="FailedBefore">Failed sessions before the report.</param>
+/// <param name="TotalBefore">All sessions before the report.</param>
+/// <param name="FailedAfter">Failed sessions with the report.</param>
+/// <param name="TotalAfter">All sessions with the report.</param>
+public sealed record DomainDayChange(string Domain, DateOnly Day, long FailedBefore, long TotalBefore, long FailedAfter, long TotalAfter);
+
+/// <summary>What storing a report did.</summary>
+/// <param name="Stored">False when the same report (same key) was stored before: nothing was written.</param>
+/// <param name="Changes">The running totals of the report's domain-days, before and after it (empty for a duplicate).</param>
+public sealed record ReceivedTlsReportWrite(bool Stored, IReadOnlyList<DomainDayChange> Changes);
+
 /// <summary>Where received reports live; <c>Storage/ReceivedTlsReportStore</c> implements it on Tables and Blobs.</summary>
 public interface IReceivedTlsReportStore
 {
-    /// <summary>True when a report with this key is stored.</summary>
-    Task<bool> ContainsAsync(string reportKey, CancellationToken cancellationToken);
-
-    /// <summary>Stores the raw report and its per-domain figures; false when the key was stored meanwhile (a duplicate).</summary>
-    /// <remarks>Safe to repeat: a retry after a crash half-way writes the same rows again and then claims the key.</remarks>
-    Task<bool> AddAsync(ReceivedTlsReport report, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores the report, its per-domain figures and its domain-days' running totals, all or nothing; a report
+    /// with the same key stored before is a duplicate and writes nothing.
+    /// </summary>
+    /// <remarks>Safe to repeat: a retry after a crash half-way either finds the report stored or stores it whole.</remarks>
+    Task<ReceivedTlsReportWrite> AddAsync(ReceivedTlsReport report, CancellationToken cancellationToken);
 
     /// <summary>Per-domain figures of reports whose day is in <paramref name="from"/>..<paramref name="to"/> (inclusive), for one domain or all.</summary>
     IAsyncEnumerable<ReceivedDomainReport> QueryAsync(string? domain, DateOnly from, DateOnly to, CancellationToken cancellationToken);

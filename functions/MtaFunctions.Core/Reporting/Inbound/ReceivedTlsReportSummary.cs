@@ -67,13 +67,28 @@ public sealed record ReceivedTlsReportSummary(
         var list = rows.ToList();
         return new SessionFigures(
             list.Select(r => r.ReportKey).Distinct(StringComparer.Ordinal).Count(),
-            list.Sum(r => r.SuccessfulSessions),
-            list.Sum(r => r.FailedSessions));
+            SaturatingSum(list.Select(r => r.SuccessfulSessions)),
+            SaturatingSum(list.Select(r => r.FailedSessions)));
     }
+
+    /// <summary>A sum that stops at <see cref="long.MaxValue"/>: one report's counts are bounded, a year of them need not be.</summary>
+    internal static long SaturatingSum(IEnumerable<long> values)
+    {
+        long sum = 0;
+        foreach (var v in values)
+        {
+            sum = SaturatingAdd(sum, v);
+        }
+
+        return sum;
+    }
+
+    /// <summary>a + b (both 0 or more), or <see cref="long.MaxValue"/> when that overflows.</summary>
+    internal static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
 
     private static IReadOnlyList<NamedCount> Counts(IEnumerable<KeyValuePair<string, long>> pairs) =>
         pairs.GroupBy(p => p.Key, StringComparer.Ordinal)
-            .Select(g => new NamedCount(g.Key, g.Sum(p => p.Value)))
+            .Select(g => new NamedCount(g.Key, SaturatingSum(g.Select(p => p.Value))))
             .OrderByDescending(c => c.Count).ThenBy(c => c.Name, StringComparer.Ordinal)
             .ToList();
 }
@@ -85,10 +100,10 @@ public sealed record ReceivedTlsReportSummary(
 public sealed record SessionFigures(int Reports, long Successful, long Failed)
 {
     /// <summary>All sessions.</summary>
-    public long Sessions => Successful + Failed;
+    public long Sessions => ReceivedTlsReportSummary.SaturatingAdd(Successful, Failed);
 
     /// <summary>Successful sessions in percent (2 decimals); null without sessions.</summary>
-    public double? SuccessRate => Sessions == 0 ? null : Math.Round(Successful * 100.0 / Sessions, 2);
+    public double? SuccessRate => Sessions == 0 ? null : Math.Round((double)Successful * 100.0 / Sessions, 2);
 }
 
 /// <summary>One UTC day.</summary>

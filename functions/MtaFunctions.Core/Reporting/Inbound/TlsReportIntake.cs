@@ -11,16 +11,19 @@ namespace MtaFunctions.Core.Reporting.Inbound;
 /// <remarks>
 /// Approach, in the order a report meets it:
 /// 1. the key (when a setting asks for one) and the media type, before a byte of the body is read;
-/// 2. the body, streamed through size limits before and after gzip, so a gzip bomb stops at the limit;
-/// 3. the tolerant RFC 8460 reader, whose errors name the field;
-/// 4. the policy domains, which must be ours (RFC 8460 §7: reports are untrusted input, the endpoint floodable);
-/// 5. storage keyed by organisation + report-id, so a report re-sent (RFC 8460 §5.5 retries) is stored once;
-///    then the day's failure rate of each domain, with a warning when it passes the threshold.
+/// 2. the body, read within its size limit; its gzip trailer refuses a report past the decompressed limit before
+///    inflating, and the <see cref="DecodeMemoryBudget"/> holds the report back until memory for it is free;
+/// 3. the tolerant RFC 8460 reader, whose errors name the field, within <see cref="TlsRptLimits"/>;
+/// 4. the policy domains, which must be host names and ours (RFC 8460 §7: reports are untrusted input);
+/// 5. only then storage, all or nothing, keyed by organisation + report-id + content digest, so a report re-sent
+///    (RFC 8460 §5.5 retries) is stored once; then the day's failure rate of each domain from its running totals,
+///    with a warning when it passes the threshold. A refused report writes nothing.
 /// </remarks>
 public sealed class TlsReportIntake(
     TlsRptInboundSettings settings,
     IReceivedTlsReportStore store,
     FailureRateMonitor monitor,
+    DecodeMemoryBudget budget,
     TimeProvider time,
     ILogger<TlsReportIntake> logger)
 {
@@ -58,8 +61,11 @@ public sealed class TlsReportIntake(
 
         try
         {
-            var json = await ReportBodyDecoder.ReadJsonAsync(body, settings.MaxBodySize, settings.MaxReportSize, "request body", cancellationToken).ConfigureAwait(false);
-            return await AcceptAsync(json, "https", null, cancellationToken).ConfigureAwait(false);
+            var (json, lease) = await ReportBodyDecoder.ReadJsonAsync(body, settings.MaxBodySize, settings.MaxReportSize, "request body", budget, cancellationToken).ConfigureAwait(false);
+            using (lease)
+            {
+                return await AcceptAsync(json, "https", null, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (TlsReportRejectedException e)
         {
@@ -80,11 +86,16 @@ public sealed class TlsReportIntake(
 
         try
         {
+            // The parsed message (about twice its size) takes its share of the budget while its report is read.
+            using var messageLease = await budget.AcquireAsync(2 * (contentLength ?? settings.MaxMessageSize), cancellationToken).ConfigureAwait(false);
             var (part, reportDomain) = await TlsRptMailReader.ReadAsync(new LimitedReadStream(message, settings.MaxMessageSize, "message"), cancellationToken).ConfigureAwait(false);
             await using var content = part.Content?.Open()
                 ?? throw new TlsReportRejectedException(TlsReportIntakeStatus.Invalid, "message: the report part is empty");
-            var json = await ReportBodyDecoder.ReadJsonAsync(content, settings.MaxMessageSize, settings.MaxReportSize, "report attachment", cancellationToken).ConfigureAwait(false);
-            return await AcceptAsync(json, "mail", reportDomain, cancellationToken).ConfigureAwait(false);
+            var (json, lease) = await ReportBodyDecoder.ReadJsonAsync(content, settings.MaxMessageSize, settings.MaxReportSize, "report attachment", budget, cancellationToken).ConfigureAwait(false);
+            using (lease)
+            {
+                return await AcceptAsync(json, "mail", reportDomain, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (TlsReportRejectedException e)
         {
@@ -97,7 +108,7 @@ public sealed class TlsReportIntake(
         TlsRptReport report;
         try
         {
-            report = TlsRptReportSerializer.Parse(json);
+            report = TlsRptReportSerializer.Parse(new ReadOnlyMemory<byte>(json));
         }
         catch (TlsRptReportFormatException e)
         {
@@ -109,6 +120,7 @@ public sealed class TlsReportIntake(
             return Refused(TlsReportIntakeStatus.Invalid, "tls-rpt report: policies: is empty");
         }
 
+        // The reader has made every policy-domain a lower-case host name (or refused the report).
         var named = report.Policies.Select(p => p.Policy.PolicyDomain).OfType<string>().Distinct().ToList();
         if (named.FirstOrDefault(d => !settings.IsOurs(d)) is { } foreign)
         {
@@ -118,12 +130,17 @@ public sealed class TlsReportIntake(
 
         // Spec note: Postfix's reporter leaves policy-domain out for no-policy-found. Such policies count for the
         // report's one named domain, else for the mail's TLS-Report-Domain header (RFC 8460 §5.3).
-        var fallback = named.Count == 1 ? named[0] : headerDomain?.TrimEnd('.').ToLowerInvariant();
+        string? fallback = null;
         if (report.Policies.Any(p => p.Policy.PolicyDomain is null))
         {
+            fallback = named.Count == 1 ? named[0] : headerDomain is null ? null : HostNameSyntax.Normalize(headerDomain);
             if (fallback is null)
             {
-                return Refused(TlsReportIntakeStatus.Invalid, "tls-rpt report: policy-domain: missing, and the report names no single domain it could belong to");
+                return Refused(
+                    TlsReportIntakeStatus.Invalid,
+                    headerDomain is null
+                        ? "tls-rpt report: policy-domain: missing, and the report names no single domain it could belong to"
+                        : $"TLS-Report-Domain: '{headerDomain}' is not a host name, and policy-domain is missing");
             }
 
             if (!settings.IsOurs(fallback))
@@ -132,25 +149,26 @@ public sealed class TlsReportIntake(
             }
         }
 
-        var key = ReceivedTlsReport.KeyOf(report.OrganizationName, report.ReportId);
-        if (await store.ContainsAsync(key, cancellationToken).ConfigureAwait(false))
+        var groups = report.Policies.GroupBy(p => p.Policy.PolicyDomain ?? fallback!, StringComparer.Ordinal).ToList();
+        if (groups.Count > TlsRptLimits.MaxPolicyDomains)
         {
-            return Duplicate(report);
+            return Refused(TlsReportIntakeStatus.Invalid, $"tls-rpt report: policies: name {groups.Count} policy domains; at most {TlsRptLimits.MaxPolicyDomains} are taken per report");
         }
 
-        var domains = report.Policies
-            .GroupBy(p => p.Policy.PolicyDomain ?? fallback!, StringComparer.Ordinal)
-            .Select(g => ReceivedDomainReport.Of(g.Key, key, report, g.ToList()))
-            .ToList();
+        var key = ReceivedTlsReport.KeyOf(report.OrganizationName, report.ReportId, json);
+        var domains = groups.Select(g => ReceivedDomainReport.Of(g.Key, key, report, g.ToList())).ToList();
         var received = new ReceivedTlsReport(key, report, json, source, time.GetUtcNow(), domains);
-        if (!await store.AddAsync(received, cancellationToken).ConfigureAwait(false))
+
+        // Everything is checked: from here on the report is written whole or not at all.
+        var write = await store.AddAsync(received, cancellationToken).ConfigureAwait(false);
+        if (!write.Stored)
         {
             return Duplicate(report);
         }
 
         Log.Stored(logger, report.OrganizationName, report.ReportId, string.Join(",", domains.Select(d => d.Domain)), source, report.TotalSuccessfulSessions, report.TotalFailureSessions);
         FailureRateMonitor.CountReport("stored");
-        await monitor.CheckAsync(domains, cancellationToken).ConfigureAwait(false);
+        monitor.Check(write.Changes);
         return new TlsReportIntakeOutcome(
             TlsReportIntakeStatus.Stored,
             $"stored report {report.ReportId} of {report.OrganizationName}",

@@ -14,6 +14,7 @@ public static class TlsRptInboundServiceCollectionExtensions
         services.AddSingleton(sp => new ReceivedTlsReportStore(sp.GetRequiredService<StorageAccount>().Tables, sp.GetRequiredService<StorageAccount>().Blobs));
         services.AddSingleton<IReceivedTlsReportStore>(sp => sp.GetRequiredService<ReceivedTlsReportStore>());
         services.AddSingleton<FailureRateMonitor>();
+        services.AddSingleton(new DecodeMemoryBudget(settings.TlsRptInbound.DecodeMemory));
         services.AddSingleton<TlsReportIntake>();
         services.AddSingleton<TlsRptHttpHandler>();
         return services;

@@ -67,7 +67,7 @@ public sealed class TlsReportRuaSender : IDisposable
     /// <exception cref="RequestFailedException">The SentTlsReports table is unreachable.</exception>
     public async Task<TlsReportRuaResult> SendAsync(
         TlsReportPeriod period, TlsReportPlan plan, Uri rua, TlsRptReport report, byte[] gzip, string fileName,
-        DateTimeOffset now, CancellationToken cancellationToken)
+        DateTimeOffset now, CancellationToken cancellationToken, DateTimeOffset? deadline = null)
     {
         var domain = plan.RowKey;
         var ruaText = rua.OriginalString;
@@ -131,7 +131,7 @@ public sealed class TlsReportRuaSender : IDisposable
         else
         {
             // A due retry, or a claim whose instance died half-way: take it over (ETag-checked).
-            if (now >= row.FirstAttempt + TlsReportDefaults.RetryWindow)
+            if (now >= GiveUpAt(row, deadline))
             {
                 await GiveUpAsync(row, now, cancellationToken).ConfigureAwait(false);
                 return new(row, TlsReportRuaAttempt.None);
@@ -191,10 +191,8 @@ public sealed class TlsReportRuaSender : IDisposable
         TlsReportLog.SendFailed(_logger, plan.ReportId, domain, ruaText, row.Attempts, error);
 
         // RFC 8460 §5.5: retry for up to 24 hours, with exponential back-off.
-        var delay = TimeSpan.FromTicks(Math.Min(
-            TlsReportDefaults.MaxRetryDelay.Ticks,
-            TlsReportDefaults.FirstRetryDelay.Ticks * (1L << Math.Min(row.Attempts - 1, 20))));
-        if (after + delay >= row.FirstAttempt + TlsReportDefaults.RetryWindow)
+        var delay = TlsReportSender.BackOff(row.Attempts);
+        if (after + delay >= GiveUpAt(row, deadline))
         {
             await GiveUpAsync(row, after, cancellationToken).ConfigureAwait(false);
             return new(row, TlsReportRuaAttempt.Failed);
@@ -206,9 +204,17 @@ public sealed class TlsReportRuaSender : IDisposable
         return new(row, TlsReportRuaAttempt.Failed);
     }
 
+    /// <summary>24 hours after the rua's first attempt, and never after the report's own deadline (its first attempt + 24 hours).</summary>
+    private static DateTimeOffset GiveUpAt(TlsReportDelivery row, DateTimeOffset? deadline)
+    {
+        var own = row.FirstAttempt + TlsReportDefaults.RetryWindow;
+        return deadline is { } d && d < own ? d : own;
+    }
+
     private async Task GiveUpAsync(TlsReportDelivery row, DateTimeOffset now, CancellationToken cancellationToken)
     {
         row.State = "gave-up";
+        row.LastError = $"gave up after {row.Attempts} attempts in {TlsReportDefaults.RetryWindow.TotalHours:0} hours; last: {row.LastError}";
         if (!await _sent.TryUpdateEntityAsync(row, cancellationToken).ConfigureAwait(false))
         {
             return;

@@ -88,10 +88,24 @@ public sealed class TlsReportSender
 
         periods.Reverse();
 
+        // A period whose reports are not all final is finished even after the look-back (a timer that was down
+        // for days): its plans give up 24 hours after their first attempt, and then its counts are deleted.
+        foreach (var marker in markers.Values.Where(m => !m.Complete && m.PeriodStart < periods.FirstOrDefault()?.Start).OrderBy(m => m.PeriodStart))
+        {
+            var old = TlsReportPeriod.Containing(_settings.Send, marker.PeriodStart);
+            if (old.Key == marker.RowKey)
+            {
+                periods.Insert(0, old);
+            }
+        }
+
         // Retention: a finished period's plans and rua rows go after a while; its session counts went when it finished.
         foreach (var old in markers.Values.Where(m => m.Complete && m.PeriodStart < now - TlsReportDefaults.Retention))
         {
             await _sent.DeletePeriodAsync(old.RowKey, cancellationToken).ConfigureAwait(false);
+
+            // Sessions counted after a period was closed early (SendNowAsync) were never reported: they go too.
+            await _results.DeleteAsync(TlsReportPeriod.Containing(_settings.Send, old.PeriodStart).HourKeys(), cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var period in periods)
@@ -123,8 +137,64 @@ public sealed class TlsReportSender
         return run.ToResult();
     }
 
+    /// <summary>
+    /// The operator's path: closes the period containing <paramref name="at"/> now and sends its reports at once,
+    /// without the grace and the random delay (RFC 8460 §4.1's delay protects receivers from a flood at midnight,
+    /// not from one operator). Each report still goes once per rua: a period already planned keeps its report-ids
+    /// and rua claims, so a second call, or the timer later, sends nothing again.
+    /// </summary>
+    /// <remarks>
+    /// This instance's counts are flushed first; other instances' last minute may be missing. Closing the current
+    /// period reports its sessions so far; sessions counted in it afterwards are not reported (and are deleted
+    /// with the period's records after the retention).
+    /// </remarks>
+    /// <param name="at">A time in the period to close (e.g. now, or yesterday for the last daily period).</param>
+    /// <param name="cancellationToken">Cancels the run.</param>
+    /// <returns>What was sent; <see cref="TlsReportRunResult.PeriodsPlanned"/> is 0 when the period was planned before.</returns>
+    /// <exception cref="RequestFailedException">Storage is unreachable.</exception>
+    public async Task<TlsReportRunResult> SendNowAsync(DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var run = new RunCounts();
+        if (_settings.Send == TlsReportFrequency.Never)
+        {
+            return run.ToResult();
+        }
+
+        await _flusher.FlushAsync(cancellationToken).ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        var period = TlsReportPeriod.Containing(_settings.Send, at);
+        var marker = (await _sent.MarkersAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(m => m.RowKey == period.Key);
+        if (marker is { Complete: true })
+        {
+            return run.ToResult();
+        }
+
+        Dictionary<TlsSessionKey, long>? sessions = null;
+        if (marker is null)
+        {
+            sessions = await _results.ReadAsync(period.HourKeys(), cancellationToken).ConfigureAwait(false);
+            marker = await PlanAsync(period, sessions, now, cancellationToken, immediately: true).ConfigureAwait(false);
+            run.PeriodsPlanned++;
+        }
+        else
+        {
+            foreach (var plan in await _sent.PlansAsync(period.Key, cancellationToken).ConfigureAwait(false))
+            {
+                if (plan.State == "pending" && plan.NotBefore > now && plan.FirstAttempt is null)
+                {
+                    // Only the random delay is skipped; a report already being retried keeps its back-off.
+                    plan.NotBefore = now;
+                    await _sent.TryUpdateAsync(plan, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        await SendDueAsync(period, marker, sessions, now, run, cancellationToken).ConfigureAwait(false);
+        return run.ToResult();
+    }
+
     private async Task<TlsReportPeriodMarker> PlanAsync(
-        TlsReportPeriod period, Dictionary<TlsSessionKey, long> sessions, DateTimeOffset now, CancellationToken cancellationToken)
+        TlsReportPeriod period, Dictionary<TlsSessionKey, long> sessions, DateTimeOffset now, CancellationToken cancellationToken, bool immediately = false)
     {
         var domains = sessions.Keys.Select(k => k.Policy.Domain.TrimEnd('.').ToLowerInvariant()).Distinct(StringComparer.Ordinal).ToList();
 
@@ -138,7 +208,7 @@ public sealed class TlsReportSender
             ReportId = TlsReportBuilder.NewReportId(period, _settings.Submitter),
 
             // RFC 8460 §4.1: deliver after a random delay, so that receivers are not flooded at 00:00 UTC.
-            NotBefore = earliest + TimeSpan.FromSeconds(Random.Shared.Next(1, (int)maxDelay.TotalSeconds)),
+            NotBefore = immediately ? now : earliest + TimeSpan.FromSeconds(Random.Shared.Next(1, (int)maxDelay.TotalSeconds)),
         }).ToList();
         await _sent.AddPlansAsync(plans, cancellationToken).ConfigureAwait(false);
         var marker = new TlsReportPeriodMarker { RowKey = period.Key, PeriodStart = period.Start, Domains = domains.Count, Complete = domains.Count == 0 };
@@ -185,10 +255,25 @@ public sealed class TlsReportSender
             _ => new TlsRptRecordLookup(TlsRptLookupStatus.DnsError, null, $"{answer.Status} {answer.Error}"),
         };
 
-        if (lookup.Status == TlsRptLookupStatus.DnsError && now < plan.NotBefore + TlsReportDefaults.RetryWindow)
+        // RFC 8460 §5.5: retries for up to 24 hours from the first attempt, whatever failed (lookup or rua).
+        plan.FirstAttempt ??= now;
+        var deadline = plan.FirstAttempt.Value + TlsReportDefaults.RetryWindow;
+        if (lookup.Status == TlsRptLookupStatus.DnsError)
         {
-            // A temporary DNS failure: look again on a later tick (within the §5.5 retry window).
-            plan.NotBefore = now + TlsReportDefaults.FirstRetryDelay;
+            plan.LookupFailures++;
+            var next = now + BackOff(plan.LookupFailures);
+            if (next < deadline)
+            {
+                // A temporary DNS failure: look again on a later tick, with exponential back-off.
+                plan.NotBefore = next;
+                await _sent.TryUpdateAsync(plan, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            plan.State = "done";
+            plan.Outcome = $"gave up: the TLSRPT record lookup failed {plan.LookupFailures} times over {TlsReportDefaults.RetryWindow.TotalHours:0} hours from {plan.FirstAttempt:u} (last: {lookup.Error})";
+            TlsReportLog.NotReported(_logger, plan.ReportId, domain, plan.Outcome);
+            run.NotReported++;
             await _sent.TryUpdateAsync(plan, cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -212,7 +297,7 @@ public sealed class TlsReportSender
         var rows = new List<TlsReportDelivery>();
         foreach (var rua in record.ReportingUris.DistinctBy(u => u.OriginalString))
         {
-            var result = await _ruaSender.SendAsync(period, plan, rua, report, gzip, fileName, now, cancellationToken).ConfigureAwait(false);
+            var result = await _ruaSender.SendAsync(period, plan, rua, report, gzip, fileName, now, cancellationToken, deadline).ConfigureAwait(false);
             rows.Add(result.Row);
             run.Sent += result.Attempt == TlsReportRuaAttempt.Sent ? 1 : 0;
             run.Failed += result.Attempt == TlsReportRuaAttempt.Failed ? 1 : 0;
@@ -233,6 +318,11 @@ public sealed class TlsReportSender
     }
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    /// <summary>RFC 8460 §5.5's exponential back-off: the first retry delay, doubled per failure, up to the largest.</summary>
+    internal static TimeSpan BackOff(int failures) => TimeSpan.FromTicks(Math.Min(
+        TlsReportDefaults.MaxRetryDelay.Ticks,
+        TlsReportDefaults.FirstRetryDelay.Ticks * (1L << Math.Clamp(failures - 1, 0, 20))));
 
     private sealed class RunCounts
     {

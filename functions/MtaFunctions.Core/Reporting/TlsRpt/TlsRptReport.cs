@@ -5,7 +5,7 @@ namespace MtaFunctions.Core.Reporting.TlsRpt;
 /// RFC 8460 §4: a reporting organisation tells a policy domain how its TLS sessions to that domain went over
 /// a period (§4.1: SHOULD be a full UTC day). The JSON form is written by
 /// <see cref="TlsRptReportSerializer.Serialize(TlsRptReport)"/> and read by
-/// <see cref="TlsRptReportSerializer.Parse(ReadOnlySpan{byte})"/>; the wire names live in
+/// <see cref="TlsRptReportSerializer.Parse(ReadOnlyMemory{byte})"/>; the wire names live in
 /// <see cref="TlsRptReportJson"/> only.
 /// </remarks>
 /// <param name="OrganizationName">organization-name: who sent the report.</param>

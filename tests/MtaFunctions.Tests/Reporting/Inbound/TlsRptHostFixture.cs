@@ -17,7 +17,7 @@ namespace MtaFunctions.Tests.Reporting.Inbound;
 public sealed class TlsRptHostFixture : IAsyncLifetime
 {
     /// <summary>Our domains in these tests.</summary>
-    public const string Domains = "mta.example,company-y.example,summary.example,alarm.example,dash.example,mail.example";
+    public const string Domains = "mta.example,company-y.example,summary.example,alarm.example,dash.example,mail.example,defence.example,test.xmox.nl,example.org,example.com";
 
     public const int MaxBodySize = 64 * 1024;
     public const int MaxReportSize = 1024 * 1024;

@@ -439,6 +439,90 @@ public sealed class TlsReportSenderTests(AzuriteFixture storage) : IClassFixture
     }
 
     [Fact]
+    public async Task RunAsync_RecordLookupKeepsFailing_GivesUp24HoursAfterTheFirstAttemptAndFinishesThePeriod()
+    {
+        var (host, time) = await StartAsync();
+        await using var _ = host;
+        host.Dns.Fail("_smtp._tls.example.com", ARSoft.Tools.Net.Dns.RecordType.Txt);
+        Record(host, "example.com", successes: 3, failures: 1);
+        var period = TlsReportPeriod.Containing(Core.Configuration.TlsReportFrequency.Daily, Friday);
+        var sent = host.Services.GetRequiredService<Core.Storage.SentTlsReportsStore>();
+        time.SetUtcNow(AllDue);
+
+        // The timer ticks every five minutes for two days; SERVFAIL every time.
+        Core.Storage.TlsReportPlan? plan = null;
+        DateTimeOffset? doneAt = null;
+        for (var tick = 0; tick < 2 * 24 * 12 && doneAt is null; tick++)
+        {
+            await RunAsync(host);
+            plan = Assert.Single(await sent.PlansAsync(period.Key, CancellationToken.None));
+            doneAt = plan.State == "done" ? time.GetUtcNow() : null;
+            time.Advance(TimeSpan.FromMinutes(5));
+        }
+
+        // RFC 8460 §5.5: given up 24 hours after the first attempt (not from a NotBefore moved by each retry),
+        // with the reason recorded; the period is finished and its counts are deleted.
+        Assert.NotNull(doneAt);
+        Assert.NotNull(plan!.FirstAttempt);
+        Assert.InRange(doneAt!.Value - plan.FirstAttempt!.Value, TimeSpan.FromHours(20), TimeSpan.FromHours(24));
+        Assert.StartsWith("gave up: the TLSRPT record lookup failed", plan.Outcome, StringComparison.Ordinal);
+        Assert.Contains(await sent.MarkersAsync(CancellationToken.None), m => m.RowKey == period.Key && m.Complete);
+        Assert.Empty(await host.Services.GetRequiredService<Core.Storage.TlsResultsStore>().ReadAsync(period.HourKeys(), CancellationToken.None));
+
+        // Exponential back-off: a dozen lookups, not one per tick.
+        var lookups = host.Dns.QueriesByName.Where(q => q.Key.StartsWith("_smtp._tls.example.com", StringComparison.OrdinalIgnoreCase)).Sum(q => q.Value);
+        Assert.InRange(lookups, 1, 40);
+    }
+
+    [Fact]
+    public async Task SendNowAsync_OpenPeriod_SentAtOnceAndOnlyOnce()
+    {
+        var (host, time) = await StartAsync();
+        await using var _ = host;
+        await using var endpoint = await HttpsRuaAsync(host, "example.com");
+        Record(host, "example.com", successes: 2, failures: 1);
+        var sender = host.Services.GetRequiredService<TlsReportSender>();
+
+        var now = await sender.SendNowAsync(time.GetUtcNow(), CancellationToken.None);
+        var again = await sender.SendNowAsync(time.GetUtcNow(), CancellationToken.None);
+        time.SetUtcNow(AllDue);
+        var timer = await RunAsync(host);
+
+        Assert.Equal(new TlsReportRunResult(1, 1, 0, 0), now);
+        Assert.Equal(new TlsReportRunResult(0, 0, 0, 0), again);
+        Assert.Equal(0, timer.Sent);
+        var (_, body) = Assert.Single(endpoint.Received);
+        using var gunzip = new GZipStream(new MemoryStream(body), CompressionMode.Decompress);
+        using var json = new MemoryStream();
+        await gunzip.CopyToAsync(json);
+        var report = TlsRptReportSerializer.Parse(json.ToArray());
+        Assert.Equal((2L, 1L), (report.TotalSuccessfulSessions, report.TotalFailureSessions));
+        Assert.Equal(TlsRptDateRange.UtcDay(new DateOnly(2026, 11, 27)), report.DateRange);
+    }
+
+    [Fact]
+    public async Task SendNowAsync_PlannedPeriodWaitingForItsRandomDelay_SentNowAndOnlyOnce()
+    {
+        var (host, time) = await StartAsync();
+        await using var _ = host;
+        await using var endpoint = await HttpsRuaAsync(host, "example.com");
+        Record(host, "example.com", successes: 4, failures: 0);
+
+        // Planned by the timer just after the grace: the random delay still runs.
+        time.SetUtcNow(new DateTimeOffset(2026, 11, 28, 0, 10, 1, TimeSpan.Zero));
+        await RunAsync(host);
+        var plan = Assert.Single(await host.Services.GetRequiredService<Core.Storage.SentTlsReportsStore>().PlansAsync(TlsReportPeriod.Containing(Core.Configuration.TlsReportFrequency.Daily, Friday).Key, CancellationToken.None));
+        var waiting = plan.State == "pending";
+        var now = await host.Services.GetRequiredService<TlsReportSender>().SendNowAsync(Friday, CancellationToken.None);
+        time.SetUtcNow(AllDue);
+
+        Assert.True(waiting || endpoint.Received.Count == 1);
+        Assert.Equal(0, (await RunAsync(host)).Sent);
+        Assert.Single(endpoint.Received);
+        Assert.Equal(0, now.PeriodsPlanned);
+    }
+
+    [Fact]
     public async Task RunAsync_PeriodFinished_CountsDeletedAndPlansKeptForTheRetention()
     {
         var (host, time) = await StartAsync();
