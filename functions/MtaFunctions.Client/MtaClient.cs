@@ -78,6 +78,7 @@ public sealed class MtaClient
 
     /// <summary>Queues a raw RFC 5322 message (an .eml stream) as is.</summary>
     /// <returns>The message id.</returns>
+    /// <exception cref="EnvelopeFormatException">An address is not one mailbox, or a line is longer than 998 octets.</exception>
     public async Task<string> SendAsync(
         Stream eml, string envelopeFrom, IEnumerable<string> recipients, CancellationToken cancellationToken = default)
     {
@@ -94,6 +95,7 @@ public sealed class MtaClient
             throw new EnvelopeFormatException("message", $"{rfc5322.Length} bytes is larger than the maximum message size {MaxMessageSize} (Queue:Outbound:MaxMessageSize)");
         }
 
+        MessageLines.CheckLength(rfc5322);
         var id = NewMessageId(_time);
         await _writer.EnqueueNewAsync(id, from, to, rfc5322, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         return id;

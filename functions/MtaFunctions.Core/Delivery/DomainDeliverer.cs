@@ -26,9 +26,15 @@ public sealed class DomainDeliverer(
     OutboundSettings settings, IDnsResolver dns, MxResolver mxResolver, TlsPolicyResolver policies,
     SmtpSender sender, DestinationGuard guard, ITlsSessionRecorder recorder, RouteDeliverer routes)
 {
+    /// <summary>Attempts delivery of a message built in code (report mail, tests): relayed as MimeKit writes it.</summary>
+    public Task<IReadOnlyList<RecipientOutcome>> DeliverAsync(
+        string domain, IReadOnlyList<string> recipients, string from, MimeMessage message, bool tlsRequiredNo,
+        CancellationToken cancellationToken) =>
+        DeliverAsync(domain, recipients, from, RelayMessage.From(message), tlsRequiredNo, cancellationToken);
+
     /// <summary>Attempts delivery to <paramref name="recipients"/>, all of <paramref name="domain"/>.</summary>
     public async Task<IReadOnlyList<RecipientOutcome>> DeliverAsync(
-        string domain, IReadOnlyList<string> recipients, string from, MimeMessage message, bool tlsRequiredNo,
+        string domain, IReadOnlyList<string> recipients, string from, RelayMessage message, bool tlsRequiredNo,
         CancellationToken cancellationToken)
     {
         // A route to a host replaces the MX lookup; a route to an MX domain uses that domain's MX hosts and policies.
@@ -68,6 +74,14 @@ public sealed class DomainDeliverer(
         foreach (var host in mx.Hosts)
         {
             var addresses = await dns.QueryAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+
+            // RFC 5321 §5.1: no MX and no address record means the domain cannot take mail: fail now, not after
+            // the whole lifetime of retries.
+            if (mx.Implicit && addresses.Status is DnsStatus.NoRecords or DnsStatus.NotFound)
+            {
+                return All(recipients, OutcomeKind.Permanent, $"550 5.1.2 domain {domain} has no MX and no A/AAAA record (RFC 5321 §5.1)");
+            }
+
             if (addresses.Status != DnsStatus.Found)
             {
                 errors.Add($"{host}: address lookup {addresses.Status}{(addresses.Error is null ? "" : $" ({addresses.Error})")}");
@@ -111,7 +125,8 @@ public sealed class DomainDeliverer(
                     return session.Replies.Select(r => new RecipientOutcome(
                             r.Recipient,
                             KindOf(r.Code),
-                            r.ToString(), session, policy.Applied, Detail(policy, session), policy.StsEnforced))
+                            session.Conversion is { } conversion ? $"{r} ({conversion})" : r.ToString(),
+                            session, policy.Applied, Detail(policy, session), policy.StsEnforced))
                         .ToList();
                 }
 
@@ -142,7 +157,7 @@ public sealed class DomainDeliverer(
 
     // One SMTP session, timed and traced (MX host, address, policy, result; never the recipients).
     private async Task<SmtpSessionResult> SessionAsync(
-        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, MimeMessage message, CancellationToken cancellationToken)
+        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, RelayMessage message, CancellationToken cancellationToken)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var span = MtaTelemetry.Source.StartActivity("mta.smtp.session");

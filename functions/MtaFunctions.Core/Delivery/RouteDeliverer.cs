@@ -24,7 +24,7 @@ public sealed class RouteDeliverer(IDnsResolver dns, TlsPolicyResolver policies,
 {
     /// <summary>Attempts delivery of <paramref name="recipients"/> through <paramref name="route"/>.</summary>
     public async Task<IReadOnlyList<RecipientOutcome>> DeliverAsync(
-        DeliveryRoute route, IReadOnlyList<string> recipients, string from, MimeMessage message, CancellationToken cancellationToken)
+        DeliveryRoute route, IReadOnlyList<string> recipients, string from, RelayMessage message, CancellationToken cancellationToken)
     {
         var host = route.Host ?? throw new ArgumentException("a host route", nameof(route));
         var policy = policies.ForRoute(route);

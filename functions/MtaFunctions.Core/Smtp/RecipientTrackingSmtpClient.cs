@@ -26,6 +26,14 @@ internal sealed class RecipientTrackingSmtpClient : SmtpClient
         base.Dispose(disposing);
     }
 
+    /// <summary>The next transaction needs SMTPUTF8 (MailKit adds it to MAIL FROM when offered).</summary>
+    public bool International { get; set; }
+
+    // Byte-exact relay: MailKit's default re-encodes 8-bit parts and folds long lines. The message handed in is
+    // a RawMessageEntity that writes the queued bytes, so nothing is prepared here.
+    protected override void Prepare(FormatOptions options, MimeMessage message, EncodingConstraint constraint, int maxLineLength) =>
+        options.International = International;
+
     protected override void OnRecipientAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response) =>
         Replies[mailbox.Address] = new RecipientReply(mailbox.Address, (int)response.StatusCode, response.Response);
 

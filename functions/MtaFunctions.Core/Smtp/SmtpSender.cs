@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -38,7 +39,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
     /// (RFC 5321 §4.5.3.1.10), they are not deferred.
     /// </remarks>
     public async Task<SmtpSessionResult> SendAsync(
-        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, MimeMessage message,
+        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, RelayMessage message,
         CancellationToken cancellationToken)
     {
         var remaining = new List<string>(recipients);
@@ -74,7 +75,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
     }
 
     private async Task<SmtpSessionResult> SendTransactionAsync(
-        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, MimeMessage message,
+        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, RelayMessage message,
         CancellationToken cancellationToken)
     {
         var destination = target.Destination ?? target.MxHost;
@@ -164,15 +165,6 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         : failure.Failure == SessionFailure.TlsHandshake && failure.Tls?.Verdict is not { Accept: false }
             ? (Reporting.TlsRpt.TlsRptResultType.ValidationFailure, failure.Error ?? "TLS handshake failed")
         : null;
-
-    private static long MessageSize(MimeMessage message)
-    {
-        using var measure = new MimeKit.IO.MeasuringStream();
-        var options = FormatOptions.Default.Clone();
-        options.NewLineFormat = NewLineFormat.Dos;
-        message.WriteTo(options, measure);
-        return measure.Length;
-    }
 
     private static SmtpSessionResult Throttled(SmtpTarget target, string reason) =>
         new() { Target = target, Failure = SessionFailure.Throttled, Error = reason };
@@ -377,7 +369,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
 
     private async Task<SmtpSessionResult> TransactAsync(
         string key, PooledConnection connection, SmtpTarget target, string from, IReadOnlyList<string> recipients,
-        MimeMessage message, CancellationToken cancellationToken)
+        RelayMessage message, CancellationToken cancellationToken)
     {
         var client = connection.Client;
         client.Replies.Clear();
@@ -390,7 +382,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         };
         var sender = new MailboxAddress("", from);
         var rcpts = recipients.Select(r => new MailboxAddress("", r)).ToList();
-        if (client.Capabilities.HasFlag(SmtpCapabilities.Size) && client.MaxSize > 0 && MessageSize(message) is var size && size > client.MaxSize)
+        if (client.Capabilities.HasFlag(SmtpCapabilities.Size) && client.MaxSize > 0 && message.Data.LongLength is var size && size > client.MaxSize)
         {
             // RFC 1870 §6.1: a message larger than the server's SIZE is not sent; it can never be accepted there.
             await pool.ReturnAsync(key, connection).ConfigureAwait(false);
@@ -400,9 +392,36 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
             };
         }
 
+
+        // RFC 6531 §3.2: UTF-8 in the header or the envelope needs SMTPUTF8; without it the message cannot be
+        // relayed unchanged, so it is refused for good (RFC 6531 §3.4, 5.6.7) before MAIL FROM.
+        var needsUtf8 = message.EightBitHeaders || !Ascii.IsValid(from) || recipients.Any(r => !Ascii.IsValid(r));
+        if (needsUtf8 && !client.Capabilities.HasFlag(SmtpCapabilities.UTF8))
+        {
+            await pool.ReturnAsync(key, connection).ConfigureAwait(false);
+            return result with
+            {
+                Replies = recipients.Select(r => new RecipientReply(
+                    r, 553, "5.6.7 the message needs SMTPUTF8 (UTF-8 address or header) and the server does not offer it (RFC 6531 §3.4)")).ToList(),
+            };
+        }
+
+        // RFC 6152 §3: an 8-bit body goes as BODY=8BITMIME; only a server without 8BITMIME gets a 7-bit
+        // conversion (as Postfix does), and the outcome says so.
+        var data = message;
+        string? conversion = null;
+        if (message.EightBitBody && !client.Capabilities.HasFlag(SmtpCapabilities.EightBitMime))
+        {
+            data = RelayMessage.FromQueued(SevenBitConversion.Convert(message));
+            conversion = "body converted to 7bit: the server does not offer 8BITMIME (RFC 6152 §3)";
+        }
+
+        var wire = RawMessageEntity.Wrap(data.Data, data.HeaderLength, data.EightBitBody, out var body);
+        client.International = needsUtf8;
+        result = result with { Conversion = conversion };
         try
         {
-            var dataReply = await client.SendAsync(message, sender, rcpts, cancellationToken).ConfigureAwait(false);
+            var dataReply = await client.SendAsync(wire, sender, rcpts, cancellationToken).ConfigureAwait(false);
             var replies = recipients.Select(r => client.Replies.TryGetValue(r, out var reply) && reply.Code >= 400
                     ? reply
                     : new RecipientReply(r, 250, dataReply))
@@ -425,9 +444,11 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException or ServiceNotConnectedException
                                       || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            // RFC 5321 §4.1.1.4: without a final DATA reply the message was not delivered.
+            // RFC 5321 §4.1.1.4: without a final DATA reply the message was not delivered. When the whole body
+            // had gone out, the server may still have taken it (RFC 1047): the status says so.
             client.Dispose();
-            return result with { Failure = SessionFailure.Dropped, Error = $"{result.Target}: {e.Message}" };
+            var after = body.Sent ? " (connection lost after the whole message was sent, before the server's reply: a duplicate is possible)" : "";
+            return result with { Failure = SessionFailure.Dropped, Error = $"{result.Target}: {e.Message}{after}" };
         }
     }
 }

@@ -67,6 +67,9 @@ public sealed record SmtpSessionResult
     /// <summary>Our local address of the session (TLS-RPT sending-mta-ip).</summary>
     public string? LocalAddress { get; init; }
 
+    /// <summary>Set when the bytes sent differ from the queued ones, and why (a 7-bit conversion).</summary>
+    public string? Conversion { get; init; }
+
     /// <summary>The transaction ran on a pooled connection: no new TLS session was negotiated for it.</summary>
     public bool Reused { get; init; }
 

@@ -18,7 +18,9 @@ namespace MtaFunctions.Tests.Infrastructure;
 public sealed record TestSmtpServerOptions(bool ImplicitTls = false, string? AuthUser = null, string? AuthPassword = null, int? MaxMessageSize = null);
 
 /// <summary>One message as the test SMTP server received it.</summary>
-public sealed record ReceivedMail(string From, IReadOnlyList<string> To, byte[] Data, bool Secure, IPEndPoint Server);
+/// <param name="MailParameters">The MAIL FROM parameters (BODY=8BITMIME, SMTPUTF8, SIZE).</param>
+public sealed record ReceivedMail(
+    string From, IReadOnlyList<string> To, byte[] Data, bool Secure, IPEndPoint Server, IReadOnlyDictionary<string, string>? MailParameters = null);
 
 /// <summary>
 /// An in-process SMTP server (SmtpServer package) on a loopback address, with STARTTLS when given a
@@ -34,6 +36,7 @@ public sealed class TestSmtpServer : IAsyncDisposable
     private int _peak;
     private int _disposed;
     private int _endOfData;
+    private int _tempFailed;
 
     public TestSmtpServer(IPAddress address, int port, X509Certificate2? certificate, ConcurrentQueue<ReceivedMail>? inbox = null)
         : this(address, port, certificate, inbox, null)
@@ -155,6 +158,18 @@ public sealed class TestSmtpServer : IAsyncDisposable
     /// </summary>
     public ConcurrentQueue<(int Code, string Text)> EndOfDataReplies { get; } = new();
 
+    /// <summary>
+    /// When set, the end-of-data reply waits for this task and sends its reply (250 stores the message, anything
+    /// else does not): a peer that holds its reply while the test acts.
+    /// </summary>
+    public Task<(int Code, string Text)>? EndOfDataGate { get; set; }
+
+    /// <summary>Share of transactions answered 451 after the body (random), for soaks.</summary>
+    public double EndOfDataTempFailRate { get; init; }
+
+    /// <summary>Transactions answered 451 by <see cref="EndOfDataTempFailRate"/>.</summary>
+    public int TempFailed => Volatile.Read(ref _tempFailed);
+
     /// <summary>Transactions that reached the end of the data (stored or not).</summary>
     public int EndOfDataCount => Volatile.Read(ref _endOfData);
 
@@ -218,12 +233,27 @@ public sealed class TestSmtpServer : IAsyncDisposable
 
     private sealed class Store(TestSmtpServer owner) : IMessageStore
     {
-        public Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+        public async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref owner._endOfData);
             if (owner.EndOfDataReplies.TryDequeue(out var reply))
             {
-                return Task.FromResult(new SmtpResponse((SmtpReplyCode)reply.Code, reply.Text));
+                return new SmtpResponse((SmtpReplyCode)reply.Code, reply.Text);
+            }
+
+            if (owner.EndOfDataGate is { } gate)
+            {
+                var decided = await gate;
+                if (decided.Code != 250)
+                {
+                    return new SmtpResponse((SmtpReplyCode)decided.Code, decided.Text);
+                }
+            }
+
+            if (owner.EndOfDataTempFailRate > 0 && Random.Shared.NextDouble() < owner.EndOfDataTempFailRate)
+            {
+                Interlocked.Increment(ref owner._tempFailed);
+                return new SmtpResponse((SmtpReplyCode)451, "4.3.0 try again later (soak)");
             }
 
             owner.RecipientsPerTransaction.Enqueue(transaction.To.Count);
@@ -232,8 +262,9 @@ public sealed class TestSmtpServer : IAsyncDisposable
                 transaction.To.Select(t => t.AsAddress()).ToList(),
                 buffer.ToArray(),
                 context.Pipe.IsSecure,
-                owner.EndPoint));
-            return Task.FromResult(SmtpResponse.Ok);
+                owner.EndPoint,
+                transaction.Parameters.ToDictionary(p => p.Key, p => p.Value, StringComparer.OrdinalIgnoreCase)));
+            return SmtpResponse.Ok;
         }
     }
 }
