@@ -101,7 +101,7 @@ public sealed class TransactionLimitTests(AzuriteFixture storage) : IClassFixtur
         await using var host = await MtaTestHost.StartAsync(storage, ("Queue:Outbound:MaxMessageSize", "2048"));
         host.AddDomain("any.test", "mx.any.test", "127.0.0.85");
         var mx = host.AddSmtpServer("127.0.0.85", host.Ca.IssueServer(["mx.any.test"]));
-        var body = Encoding.ASCII.GetString(MtaTestHost.Message(Sender, "a@any.test")) + new string('w', 3000) + "\r\n";
+        var body = Encoding.ASCII.GetString(MtaTestHost.Message(Sender, "a@any.test")) + string.Concat(Enumerable.Repeat(new string('w', 100) + "\r\n", 30));
 
         var id = await host.SendAsync(Sender, ["a@any.test"], Encoding.ASCII.GetBytes(body));
         await host.PumpAsync(TimeSpan.Zero);
