@@ -5,7 +5,7 @@
 // Deploy with `azd up` (azure.yaml) or infra/deploy.sh; README "Deploy" explains every parameter.
 targetScope = 'subscription'
 
-import { dkimSignature, mtaAppSettings, tlsRule } from 'app/settings.bicep'
+import { destinationLimit, dkimSignature, mtaAppSettings, route, tlsRule } from 'app/settings.bicep'
 
 @minLength(1)
 @maxLength(64)
@@ -134,6 +134,15 @@ param dkimSignatures dkimSignature[] = empty(mailDomain)
 @description('Per-domain TLS rules (Queue:Outbound:Tls:Rules:<n>), e.g. [{ domain: \'bank.example\', dane: \'require\' }].')
 param tlsRules tlsRule[] = []
 
+@description('The relay (Queue:Outbound:Relay), e.g. { host: \'smtp.provider.example:465\', implicitTls: true, username: \'apikey\', passwordSecretName: \'relay-password\' }; {} = deliver to MX hosts.')
+param relay route = {}
+
+@description('Per-domain routes (Queue:Outbound:Routes:<n>), e.g. [{ domain: \'partner.example\', host: \'mx.partner.example:2525\' }].')
+param routes route[] = []
+
+@description('Per-destination limits across all instances (Queue:Outbound:Limits:Rules:<n>), e.g. [{ domain: \'*.google.com\', maxConnections: 10 }].')
+param limitRules destinationLimit[] = []
+
 @description('Further app settings, applied last: any key to override.')
 param appSettingOverrides object = {}
 
@@ -227,6 +236,7 @@ var appSettings = union(
     dane: dane
     mtaSts: mtaSts
     hostname: mtaHostname
+    egressIps: vnetEnabled ? network!.outputs.egressIp : ''
     dnsServers: dnsServers
     dnssecMode: dnssecMode
     trustedValidators: trustedValidators
@@ -241,6 +251,9 @@ var appSettings = union(
     keyVaultUri: keyVault.outputs.uri
     dkimSignatures: dkimSignatures
     tlsRules: tlsRules
+    relay: relay
+    routes: routes
+    limitRules: limitRules
   }),
   appSettingOverrides
 )
@@ -275,6 +288,13 @@ output AZURE_FUNCTION_NAME string = api.outputs.name
 output SERVICE_API_NAME string = api.outputs.name
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+// For the `mta` tool with Entra ID (the account is keyless; the deployer has the data roles, rbac.bicep).
+output AZURE_STORAGE_QUEUE_ENDPOINT string = storage.outputs.queueEndpoint
+output AZURE_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
+output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
+// The app writes it as its APPLICATIONINSIGHTS_CONNECTION_STRING setting (api.bicep), which the telemetry
+// exporter reads; ingestion needs Entra ID (local auth off), so it is no secret.
+output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.applicationInsightsConnectionString
 output FUNCTION_APP_HOSTNAME string = api.outputs.defaultHostName
 output TLSRPT_ENDPOINT string = 'https://${api.outputs.defaultHostName}/api/tlsrpt'
 output EGRESS_IP string = vnetEnabled ? network!.outputs.egressIp : ''
@@ -283,3 +303,5 @@ output EGRESS_IP_FQDN string = vnetEnabled ? network!.outputs.egressIpFqdn : ''
 output MAIL_DOMAIN string = mailDomain
 output MTA_HOSTNAME string = mtaHostname
 output DKIM_SIGNATURES array = dkimSignatures
+@description('The DKIM signatures for the key step of infra/common.sh (deploy.sh, azd postprovision hook): "name,domain,selector,algorithm,secretName" separated by spaces.')
+output DKIM_KEYS string = join(map(dkimSignatures, s => '${s.name},${s.domain},${s.selector},${s.algorithm},${s.secretName}'), ' ')

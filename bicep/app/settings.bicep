@@ -35,6 +35,34 @@ type tlsRule = {
 }
 
 @export()
+@description('A next hop instead of the MX lookup: the relay (Queue:Outbound:Relay) or a per-domain route (Queue:Outbound:Routes:<n>).')
+type route = {
+  @description('Per-domain routes only: the recipient domain or *.domain.')
+  domain: string?
+  @description('host[:port] of the next hop (no MX lookup); or set mx instead.')
+  host: string?
+  @description('A domain whose MX hosts are the next hop (its DANE / MTA-STS apply).')
+  mx: string?
+  implicitTls: bool?
+  startTls: ('require' | 'optional' | 'disable')?
+  allowInvalidCerts: bool?
+  @description('SMTP AUTH user; the password is the Key Vault secret passwordSecretName.')
+  username: string?
+  passwordSecretName: string?
+  maxConnections: int?
+  messagesPerMinute: int?
+}
+
+@export()
+@description('Fleet-wide limits of one destination (Queue:Outbound:Limits:Rules:<n>).')
+type destinationLimit = {
+  @description('MX host name, recipient domain or *.domain.')
+  domain: string
+  maxConnections: int?
+  messagesPerMinute: int?
+}
+
+@export()
 @description('The values main.bicep hands to mtaAppSettings.')
 type mtaSettingsInput = {
   startTls: ('optional' | 'require' | 'disable')
@@ -42,6 +70,8 @@ type mtaSettingsInput = {
   dane: ('optional' | 'require' | 'disable')
   mtaSts: ('optional' | 'require' | 'disable')
   hostname: string
+  @description('Public egress address(es) of outbound mail (the NAT gateway\'s static IP; empty without one): TLS reports name it as sending-mta-ip.')
+  egressIps: string
   dnsServers: string
   dnssecMode: ('in-process' | 'resolver')
   trustedValidators: string
@@ -57,6 +87,10 @@ type mtaSettingsInput = {
   keyVaultUri: string
   dkimSignatures: dkimSignature[]
   tlsRules: tlsRule[]
+  @description('The relay; {} = deliver to MX hosts.')
+  relay: route
+  routes: route[]
+  limitRules: destinationLimit[]
 }
 
 @export()
@@ -72,6 +106,8 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Queue__Outbound__Tls__ExtraRootCas: ''
       // Queue:Outbound (delivery)
       Queue__Outbound__Hostname: i.hostname
+      // TLS-RPT sending-mta-ip: the NAT gateway's public IP when the VNet is on (main.bicep), else empty.
+      Queue__Outbound__EgressIps: i.egressIps
       Queue__Outbound__Retry__Schedule: '2m,5m,10m,20m,30m,1h,2h,4h,8h'
       Queue__Outbound__Retry__Lifetime: '5d'
       Queue__Outbound__Smtp__Port: '25'
@@ -83,8 +119,22 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Queue__Outbound__MaxParallelDomains: '4'
       Queue__Outbound__Smtp__MaxMessagesPerConnection: '100'
       Queue__Outbound__Smtp__ConnectionIdleTime: '10s'
-      // TLS-RPT sending-mta-ip: the NAT gateway's public IP belongs here when the VNet is on.
-      Queue__Outbound__EgressIps: ''
+      Queue__Outbound__Smtp__MaxRecipientsPerTransaction: '50'
+      Queue__Outbound__MaxMessageSize: '26214400'
+      // Queue:Outbound:Relay (Postfix relayhost); the AUTH password is a Key Vault reference.
+      Queue__Outbound__Relay__Host: i.relay.?host ?? ''
+      Queue__Outbound__Relay__Mx: i.relay.?mx ?? ''
+      Queue__Outbound__Relay__ImplicitTls: (i.relay.?implicitTls ?? false) ? 'true' : 'false'
+      Queue__Outbound__Relay__StartTls: i.relay.?startTls ?? 'require'
+      Queue__Outbound__Relay__AllowInvalidCerts: (i.relay.?allowInvalidCerts ?? false) ? 'true' : 'false'
+      Queue__Outbound__Relay__Username: i.relay.?username ?? ''
+      Queue__Outbound__Relay__Password: empty(i.relay.?passwordSecretName ?? '') ? '' : '@Microsoft.KeyVault(SecretUri=${i.keyVaultUri}secrets/${i.relay.?passwordSecretName ?? ''}/)'
+      Queue__Outbound__Relay__MaxConnections: string(i.relay.?maxConnections ?? '')
+      Queue__Outbound__Relay__MessagesPerMinute: string(i.relay.?messagesPerMinute ?? '')
+      // Queue:Outbound:Limits: per destination, across all instances (Azure Storage table DestinationLimits)
+      Queue__Outbound__Limits__MaxConnections: '20'
+      Queue__Outbound__Limits__MessagesPerMinute: '0'
+      Queue__Outbound__Limits__MaxWait: '1m'
       // Dns: a DNSSEC-validating resolver, so DANE can trust the AD flag (Azure's resolver does not validate).
       Dns__Servers: i.dnsServers
       Dns__Timeout: '5s'
@@ -133,6 +183,35 @@ func mtaAppSettings(i mtaSettingsInput) object =>
           'Queue__Outbound__Tls__Rules__${n}__AllowInvalidCerts': i.tlsRules[n].?allowInvalidCerts == null ? '' : (i.tlsRules[n].allowInvalidCerts! ? 'true' : 'false')
           'Queue__Outbound__Tls__Rules__${n}__Dane': i.tlsRules[n].?dane ?? ''
           'Queue__Outbound__Tls__Rules__${n}__MtaSts': i.tlsRules[n].?mtaSts ?? ''
+        })
+    ),
+    // Queue:Outbound:Routes:<n>: per-domain next hops, same keys as the relay.
+    reduce(
+      range(0, length(i.routes)),
+      {},
+      (all, n) =>
+        union(all, {
+          'Queue__Outbound__Routes__${n}__Domain': i.routes[n].?domain ?? ''
+          'Queue__Outbound__Routes__${n}__Host': i.routes[n].?host ?? ''
+          'Queue__Outbound__Routes__${n}__Mx': i.routes[n].?mx ?? ''
+          'Queue__Outbound__Routes__${n}__ImplicitTls': (i.routes[n].?implicitTls ?? false) ? 'true' : 'false'
+          'Queue__Outbound__Routes__${n}__StartTls': i.routes[n].?startTls ?? 'require'
+          'Queue__Outbound__Routes__${n}__AllowInvalidCerts': (i.routes[n].?allowInvalidCerts ?? false) ? 'true' : 'false'
+          'Queue__Outbound__Routes__${n}__Username': i.routes[n].?username ?? ''
+          'Queue__Outbound__Routes__${n}__Password': empty(i.routes[n].?passwordSecretName ?? '') ? '' : '@Microsoft.KeyVault(SecretUri=${i.keyVaultUri}secrets/${i.routes[n].?passwordSecretName ?? ''}/)'
+          'Queue__Outbound__Routes__${n}__MaxConnections': string(i.routes[n].?maxConnections ?? '')
+          'Queue__Outbound__Routes__${n}__MessagesPerMinute': string(i.routes[n].?messagesPerMinute ?? '')
+        })
+    ),
+    // Queue:Outbound:Limits:Rules:<n>: per-destination limits.
+    reduce(
+      range(0, length(i.limitRules)),
+      {},
+      (all, n) =>
+        union(all, {
+          'Queue__Outbound__Limits__Rules__${n}__Domain': i.limitRules[n].domain
+          'Queue__Outbound__Limits__Rules__${n}__MaxConnections': string(i.limitRules[n].?maxConnections ?? '')
+          'Queue__Outbound__Limits__Rules__${n}__MessagesPerMinute': string(i.limitRules[n].?messagesPerMinute ?? '')
         })
     )
   )

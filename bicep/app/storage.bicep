@@ -22,6 +22,7 @@ var tableNames = [
   'TlsResults'
   'SentTlsReports'
   'ReceivedTlsReports'
+  'DestinationLimits'
 ]
 var containerNames = [
   'outbound-messages'

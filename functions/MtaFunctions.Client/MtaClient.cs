@@ -40,6 +40,12 @@ public sealed class MtaClient
         _time = time ?? TimeProvider.System;
     }
 
+    /// <summary>The default of <see cref="MaxMessageSize"/>: the delivery side's <c>Queue:Outbound:MaxMessageSize</c> default.</summary>
+    public const long DefaultMaxMessageSize = 26_214_400;
+
+    /// <summary>Largest message accepted for queueing, in bytes; set it to the app's <c>Queue:Outbound:MaxMessageSize</c>.</summary>
+    public long MaxMessageSize { get; init; } = DefaultMaxMessageSize;
+
     /// <summary>Creates the queue, container and table when missing (local runs; infra creates them in Azure).</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
     {
@@ -53,7 +59,7 @@ public sealed class MtaClient
     /// <param name="recipients">RCPT TO; defaults to To, Cc and Bcc of the message.</param>
     /// <param name="cancellationToken">Cancels the enqueue.</param>
     /// <returns>The message id, for <see cref="GetStatusAsync"/>.</returns>
-    /// <exception cref="EnvelopeFormatException">No sender or recipient could be found, or one is not an address.</exception>
+    /// <exception cref="EnvelopeFormatException">No sender or recipient could be found, one is not an address, or the message is larger than <see cref="MaxMessageSize"/>.</exception>
     public async Task<string> SendAsync(
         MimeMessage message, string? envelopeFrom = null, IEnumerable<string>? recipients = null,
         CancellationToken cancellationToken = default)
@@ -72,6 +78,7 @@ public sealed class MtaClient
 
     /// <summary>Queues a raw RFC 5322 message (an .eml stream) as is.</summary>
     /// <returns>The message id.</returns>
+    /// <exception cref="EnvelopeFormatException">An address is not one mailbox, or a line is longer than 998 octets.</exception>
     public async Task<string> SendAsync(
         Stream eml, string envelopeFrom, IEnumerable<string> recipients, CancellationToken cancellationToken = default)
     {
@@ -82,6 +89,13 @@ public sealed class MtaClient
 
     private async Task<string> SendRawAsync(byte[] rfc5322, string from, List<string> to, CancellationToken cancellationToken)
     {
+        if (rfc5322.Length > MaxMessageSize)
+        {
+            // Refused here rather than bounced later: the producer learns it at once and nothing is stored.
+            throw new EnvelopeFormatException("message", $"{rfc5322.Length} bytes is larger than the maximum message size {MaxMessageSize} (Queue:Outbound:MaxMessageSize)");
+        }
+
+        MessageLines.CheckLength(rfc5322);
         var id = NewMessageId(_time);
         await _writer.EnqueueNewAsync(id, from, to, rfc5322, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         return id;

@@ -13,6 +13,7 @@ using MtaFunctions.Core.Reporting.Inbound;
 using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Smtp;
 using MtaFunctions.Core.Storage;
+using MtaFunctions.Core.Telemetry;
 
 namespace MtaFunctions.Core;
 
@@ -37,9 +38,9 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<StorageAccount>().OutboundWriter());
         services.AddSingleton(sp => new DeliveryStore(sp.GetRequiredService<StorageAccount>().Tables));
         services.AddSingleton(sp => new PoisonQueue(sp.GetRequiredService<StorageAccount>().Queues, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<IDnsResolver>(sp => settings.Dns.Dnssec == DnssecValidation.InProcess
+        services.AddSingleton<IDnsResolver>(sp => new MeteredDnsResolver(settings.Dns.Dnssec == DnssecValidation.InProcess
             ? new InProcessDnssecResolver(settings.Dns)
-            : new DnsClientResolver(settings.Dns, settings.Dns.TrustedValidators));
+            : new DnsClientResolver(settings.Dns, settings.Dns.TrustedValidators)));
         services.AddSingleton<TlsaLookup>();
         services.AddSingleton<DaneMxPolicyResolver>();
         services.AddSingleton<DaneResolverProbe>();
@@ -48,12 +49,17 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton<TlsPolicyResolver>();
         services.AddSingleton(sp => new SmtpConnectionPool(
             sp.GetRequiredService<TimeProvider>(), settings.Outbound.ConnectionIdleTime, settings.Outbound.MaxMessagesPerConnection));
+        services.AddSingleton(sp => new DestinationLimitStore(sp.GetRequiredService<StorageAccount>().Tables));
+        services.AddSingleton(sp => new DestinationLimiter(
+            sp.GetRequiredService<DestinationLimitStore>(), settings.Outbound.Limits, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SmtpSender>();
         services.AddSingleton<TlsSessionCounter>();
-        services.AddSingleton<ITlsSessionRecorder>(sp => settings.Report.Send == TlsReportFrequency.Never
+        services.AddSingleton<ITlsSessionRecorder>(sp => new MeteredTlsSessionRecorder(settings.Report.Send == TlsReportFrequency.Never
             ? NullTlsSessionRecorder.Instance
-            : sp.GetRequiredService<TlsSessionCounter>());
+            : sp.GetRequiredService<TlsSessionCounter>()));
         services.AddTlsReporting(settings.Report);
+        services.AddSingleton(settings.Outbound.Limits);
+        services.AddSingleton<RouteDeliverer>();
         services.AddSingleton<DomainDeliverer>();
         services.AddSingleton<OutboundDeliveryHandler>();
         services.AddSingleton<StorageInitializer>();

@@ -6,6 +6,7 @@ using MtaFunctions.Core;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Policy.MtaSts;
 using MtaFunctions.Core.Reporting.Outbound;
+using MtaFunctions.Core.Telemetry;
 
 namespace MtaFunctions.LocalHost;
 
@@ -37,6 +38,7 @@ public static class LocalHostBuilder
             .ConfigureServices((context, services) =>
             {
                 services.AddMtaCore(context.Configuration);
+                services.AddMtaTelemetry(context.Configuration, "MtaFunctions.LocalHost");
                 services.AddSingleton<QueueFunctions>();
                 services.AddHostedService<TimerService>();
                 services.AddSingleton(new TimerSchedule(

@@ -29,7 +29,11 @@ public sealed class ToolContext : IAsyncDisposable
     public StorageAccount Storage => _services.GetRequiredService<StorageAccount>();
 
     /// <summary>The producer API over the same account.</summary>
-    public MtaClient Client => new(Storage.Queues, Storage.Blobs, Storage.Tables, _services.GetRequiredService<TimeProvider>());
+    public MtaClient Client => new(Storage.Queues, Storage.Blobs, Storage.Tables, _services.GetRequiredService<TimeProvider>())
+    {
+        // A message the app would bounce for its size is refused here, before anything is stored.
+        MaxMessageSize = _services.GetRequiredService<Core.Configuration.OutboundSettings>().MaxMessageSize,
+    };
 
     public T Get<T>()
         where T : notnull => _services.GetRequiredService<T>();

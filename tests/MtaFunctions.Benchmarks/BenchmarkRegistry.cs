@@ -8,6 +8,8 @@ public static class BenchmarkRegistry
         ["mta-sts"] = MtaStsBenchmark.RunAsync,
         ["delivery"] = DeliveryThroughputBenchmark.RunAsync,
         ["tlsrpt"] = TlsReportBenchmark.RunAsync,
+        ["soak-kill"] = DeliverySoakBenchmark.KillRunAsync,
+        ["soak-451"] = DeliverySoakBenchmark.TempFailRunAsync,
         ["tlsrpt-intake"] = TlsRptIntakeBenchmark.RunAsync,
     };
 }

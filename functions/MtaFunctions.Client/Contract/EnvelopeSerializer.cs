@@ -59,7 +59,7 @@ public static partial class EnvelopeSerializer
 
         if (envelope.From.Length > 0 && !MailAddressSyntax.IsValid(envelope.From))
         {
-            throw new EnvelopeFormatException("from", $"'{envelope.From}' is not a mailbox address local@domain");
+            throw new EnvelopeFormatException("from", MailAddressSyntax.Problem(envelope.From)!);
         }
 
         if (envelope.To is null || envelope.To.Count == 0)
@@ -76,7 +76,7 @@ public static partial class EnvelopeSerializer
         {
             if (!MailAddressSyntax.IsValid(envelope.To[i]))
             {
-                throw new EnvelopeFormatException($"to[{i}]", $"'{envelope.To[i]}' is not a mailbox address local@domain");
+                throw new EnvelopeFormatException($"to[{i}]", MailAddressSyntax.Problem(envelope.To[i])!);
             }
         }
 

@@ -32,6 +32,9 @@ public static class StorageNames
     /// <summary>The app setting / environment variable holding the storage connection string.</summary>
     public const string ConnectionSetting = "AzureWebJobsStorage";
 
+    /// <summary>Fleet-wide connection slots, rate windows and back-off per destination (partition = MX host or route).</summary>
+    public const string DestinationLimitsTable = "DestinationLimits";
+
     /// <summary>Cached MTA-STS policies (partition = policy domain).</summary>
     public const string StsPoliciesTable = "StsPolicies";
 }

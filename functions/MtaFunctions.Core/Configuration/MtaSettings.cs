@@ -11,6 +11,21 @@ public sealed record OutboundSettings
     /// <summary>Per destination domain overrides; keys are lower-case domains or <c>*.domain</c>.</summary>
     public required IReadOnlyDictionary<string, TlsSettings> Rules { get; init; }
 
+    /// <summary>The global relay (<c>Queue:Outbound:Relay</c>); null = deliver to the recipients' MX hosts.</summary>
+    public DeliveryRoute? Relay { get; init; }
+
+    /// <summary>Per-domain routes; keys are lower-case domains or <c>*.domain</c>.</summary>
+    public IReadOnlyDictionary<string, DeliveryRoute> Routes { get; init; } = new Dictionary<string, DeliveryRoute>();
+
+    /// <summary>Fleet-wide connection and rate limits per destination; read by the destination limiter.</summary>
+    public DestinationLimitSettings Limits { get; init; } = new() { Default = new DestinationLimit(20, 0), MaxWait = TimeSpan.FromMinutes(1) };
+
+    /// <summary>RCPT commands per transaction (<c>Queue:Outbound:Smtp:MaxRecipientsPerTransaction</c>); read by the SMTP sender.</summary>
+    public int MaxRecipientsPerTransaction { get; init; } = 50;
+
+    /// <summary>Largest message in bytes (<c>Queue:Outbound:MaxMessageSize</c>); read at enqueue and before delivery.</summary>
+    public long MaxMessageSize { get; init; } = 26_214_400;
+
     public required IReadOnlyList<TimeSpan> RetrySchedule { get; init; }
     public required TimeSpan MessageLifetime { get; init; }
     public required int SmtpPort { get; init; }
@@ -49,6 +64,8 @@ public sealed record OutboundSettings
     /// <summary>The TLS settings for a destination: an exact rule, else the nearest <c>*.parent</c> rule, else the defaults.</summary>
     public TlsSettings TlsFor(string domain) => DomainRuleSections.Match(Rules, domain) ?? Tls;
 
+    /// <summary>The next hop for a recipient domain: an exact route, else the nearest <c>*.parent</c> route, else the relay; null = MX lookup.</summary>
+    public DeliveryRoute? RouteFor(string domain) => DomainRuleSections.Match(Routes, domain) ?? Relay;
 
     /// <summary>Delay before attempt number <paramref name="attemptsMade"/> + 1; the schedule's last step repeats.</summary>
     public TimeSpan RetryDelay(int attemptsMade) =>

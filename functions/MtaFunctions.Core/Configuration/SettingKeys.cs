@@ -24,6 +24,21 @@ public static class SettingKeys
     public const string MaxParallelDomains = "Queue:Outbound:MaxParallelDomains";
     public const string MaxMessagesPerConnection = "Queue:Outbound:Smtp:MaxMessagesPerConnection";
     public const string ConnectionIdleTime = "Queue:Outbound:Smtp:ConnectionIdleTime";
+    public const string MaxRecipientsPerTransaction = "Queue:Outbound:Smtp:MaxRecipientsPerTransaction";
+    public const string MaxMessageSize = "Queue:Outbound:MaxMessageSize";
+
+    /// <summary>Prefix of the global relay: <c>Queue:Outbound:Relay:&lt;Host|Mx|ImplicitTls|StartTls|...&gt;</c>.</summary>
+    public const string Relay = "Queue:Outbound:Relay";
+
+    /// <summary>Prefix of per-domain routes: <c>Queue:Outbound:Routes:&lt;n&gt;:&lt;Domain|Host|Mx|...&gt;</c>.</summary>
+    public const string Routes = "Queue:Outbound:Routes";
+
+    public const string LimitsMaxConnections = "Queue:Outbound:Limits:MaxConnections";
+    public const string LimitsMessagesPerMinute = "Queue:Outbound:Limits:MessagesPerMinute";
+    public const string LimitsMaxWait = "Queue:Outbound:Limits:MaxWait";
+
+    /// <summary>Prefix of per-destination limits: <c>Queue:Outbound:Limits:Rules:&lt;n&gt;:&lt;Domain|MaxConnections|MessagesPerMinute&gt;</c>.</summary>
+    public const string LimitsRules = "Queue:Outbound:Limits:Rules";
     public const string EgressIps = "Queue:Outbound:EgressIps";
     public const string DnsServers = "Dns:Servers";
     public const string DnsTimeout = "Dns:Timeout";

@@ -41,6 +41,11 @@ public static class SettingsReader
                 Hostname = hostname,
                 Tls = tls,
                 Rules = Rules(config, tls),
+                Relay = RouteSettingsReader.ReadRelay(config),
+                Routes = RouteSettingsReader.ReadRoutes(config),
+                Limits = Limits(config),
+                MaxRecipientsPerTransaction = Int(config, SettingKeys.MaxRecipientsPerTransaction, 1, 1000),
+                MaxMessageSize = Long(config, SettingKeys.MaxMessageSize, 1024, 1L << 32),
                 RetrySchedule = schedule,
                 MessageLifetime = Duration(config, SettingKeys.MessageLifetime),
                 SmtpPort = Int(config, SettingKeys.SmtpPort, 1, 65535),
@@ -123,6 +128,14 @@ public static class SettingsReader
             : throw new SettingsException(key, $"'{text}' is not an integer in {min}..{max}");
     }
 
+    public static long Long(IConfiguration config, string key, long min, long max)
+    {
+        var text = Text(config, key) ?? Default(key);
+        return long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+            ? n
+            : throw new SettingsException(key, $"'{text}' is not an integer in {min}..{max}");
+    }
+
     public static TimeSpan Duration(IConfiguration config, string key) =>
         ParseDuration(key, Text(config, key) ?? Default(key));
 
@@ -194,6 +207,20 @@ public static class SettingsReader
         }
 
         return list;
+    }
+
+    private static DestinationLimitSettings Limits(IConfiguration config)
+    {
+        var defaults = new DestinationLimit(Int(config, SettingKeys.LimitsMaxConnections, 1, 1000), Int(config, SettingKeys.LimitsMessagesPerMinute, 0, 1_000_000));
+        var rules = new Dictionary<string, DestinationLimit>(StringComparer.OrdinalIgnoreCase);
+        foreach (var rule in DomainRuleSections.Read(config, SettingKeys.LimitsRules, ["MaxConnections", "MessagesPerMinute"], allowDomainNames: false))
+        {
+            rules[rule.Domain] = new DestinationLimit(
+                Text(config, $"{rule.Path}:MaxConnections") is null ? defaults.MaxConnections : Int(config, $"{rule.Path}:MaxConnections", 1, 1000),
+                Text(config, $"{rule.Path}:MessagesPerMinute") is null ? defaults.MessagesPerMinute : Int(config, $"{rule.Path}:MessagesPerMinute", 0, 1_000_000));
+        }
+
+        return new DestinationLimitSettings { Default = defaults, MaxWait = Duration(config, SettingKeys.LimitsMaxWait), Rules = rules };
     }
 
     private static IReadOnlyDictionary<string, TlsSettings> Rules(IConfiguration config, TlsSettings defaults)

@@ -5,6 +5,7 @@ using MtaFunctions.Core.Policy;
 using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
 using MtaFunctions.Core.Smtp;
+using MtaFunctions.Core.Telemetry;
 
 namespace MtaFunctions.Core.Delivery;
 
@@ -23,14 +24,34 @@ namespace MtaFunctions.Core.Delivery;
 /// </remarks>
 public sealed class DomainDeliverer(
     OutboundSettings settings, IDnsResolver dns, MxResolver mxResolver, TlsPolicyResolver policies,
-    SmtpSender sender, DestinationGuard guard, ITlsSessionRecorder recorder)
+    SmtpSender sender, DestinationGuard guard, ITlsSessionRecorder recorder, RouteDeliverer routes)
 {
+    /// <summary>Attempts delivery of a message built in code (report mail, tests): relayed as MimeKit writes it.</summary>
+    public Task<IReadOnlyList<RecipientOutcome>> DeliverAsync(
+        string domain, IReadOnlyList<string> recipients, string from, MimeMessage message, bool tlsRequiredNo,
+        CancellationToken cancellationToken) =>
+        DeliverAsync(domain, recipients, from, RelayMessage.From(message), tlsRequiredNo, cancellationToken);
+
     /// <summary>Attempts delivery to <paramref name="recipients"/>, all of <paramref name="domain"/>.</summary>
     public async Task<IReadOnlyList<RecipientOutcome>> DeliverAsync(
-        string domain, IReadOnlyList<string> recipients, string from, MimeMessage message, bool tlsRequiredNo,
+        string domain, IReadOnlyList<string> recipients, string from, RelayMessage message, bool tlsRequiredNo,
         CancellationToken cancellationToken)
     {
-        var mx = await mxResolver.ResolveAsync(domain, cancellationToken).ConfigureAwait(false);
+        // A route to a host replaces the MX lookup; a route to an MX domain uses that domain's MX hosts and policies.
+        var route = settings.RouteFor(domain);
+        if (route?.Host is not null)
+        {
+            return await routes.DeliverAsync(route, recipients, from, message, cancellationToken).ConfigureAwait(false);
+        }
+
+        var mxDomain = route?.MxDomain ?? domain;
+        MxResolution mx;
+        using (var lookup = MtaTelemetry.Source.StartActivity("mta.mx.lookup"))
+        {
+            mx = await mxResolver.ResolveAsync(mxDomain, cancellationToken).ConfigureAwait(false);
+            lookup?.SetTag("mta.mx.count", mx.Hosts.Count);
+        }
+
         if (mx.PermanentError is not null)
         {
             return All(recipients, OutcomeKind.Permanent, $"550 {mx.PermanentError}");
@@ -41,20 +62,40 @@ public sealed class DomainDeliverer(
             return All(recipients, OutcomeKind.Temporary, $"451 {mx.TemporaryError}");
         }
 
-        var plan = await policies.ForDomainAsync(domain, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
+        DomainTlsPlan plan;
+        using (MtaTelemetry.Source.StartActivity("mta.policy.resolve"))
+        {
+            plan = await policies.ForDomainAsync(mxDomain, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
+        }
+
         var errors = new List<string>();
         MxTlsPolicy? lastPolicy = null;
         SmtpSessionResult? lastSession = null;
         foreach (var host in mx.Hosts)
         {
             var addresses = await dns.QueryAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+
+            // RFC 5321 §5.1: no MX and no address record means the domain cannot take mail: fail now, not after
+            // the whole lifetime of retries.
+            if (mx.Implicit && addresses.Status is DnsStatus.NoRecords or DnsStatus.NotFound)
+            {
+                return All(recipients, OutcomeKind.Permanent, $"550 5.1.2 domain {domain} has no MX and no A/AAAA record (RFC 5321 §5.1)");
+            }
+
             if (addresses.Status != DnsStatus.Found)
             {
                 errors.Add($"{host}: address lookup {addresses.Status}{(addresses.Error is null ? "" : $" ({addresses.Error})")}");
                 continue;
             }
 
-            var policy = await plan.ForMxAsync(host, addresses, cancellationToken).ConfigureAwait(false);
+            MxTlsPolicy policy;
+            using (var resolve = MtaTelemetry.Source.StartActivity("mta.policy.resolve"))
+            {
+                policy = await plan.ForMxAsync(host, addresses, cancellationToken).ConfigureAwait(false);
+                resolve?.SetTag("server.address", host);
+                resolve?.SetTag("mta.policy.applied", policy.Applied);
+            }
+
             lastPolicy = policy;
             if (policy.Refusal is { } refusal)
             {
@@ -71,17 +112,29 @@ public sealed class DomainDeliverer(
                     continue;
                 }
 
-                var session = await sender.SendAsync(new SmtpTarget(host, address, settings.SmtpPort), policy, from, recipients, message, cancellationToken)
-                    .ConfigureAwait(false);
+                var target = new SmtpTarget(host, address, settings.SmtpPort)
+                {
+                    Destination = route is null ? host : $"route:{route.Name}",
+                    Limit = route is null ? settings.Limits.For(host, domain) : settings.Limits.For(route),
+                };
+                var session = await SessionAsync(target, policy, from, recipients, message, cancellationToken).ConfigureAwait(false);
                 lastSession = session;
                 RecordSession(policy, session);
                 if (session.Failure == SessionFailure.None)
                 {
                     return session.Replies.Select(r => new RecipientOutcome(
                             r.Recipient,
-                            r.Code is >= 200 and < 300 ? OutcomeKind.Delivered : r.Code >= 500 ? OutcomeKind.Permanent : OutcomeKind.Temporary,
-                            r.ToString(), session, policy.Applied, Detail(policy, session), policy.StsEnforced))
+                            KindOf(r.Code),
+                            session.Conversion is { } conversion ? $"{r} ({conversion})" : r.ToString(),
+                            session, policy.Applied, Detail(policy, session), policy.StsEnforced))
                         .ToList();
+                }
+
+                if (session.Failure == SessionFailure.Throttled)
+                {
+                    // Our own pacing, not the destination's answer: back on the queue without counting an attempt.
+                    return recipients.Select(r => new RecipientOutcome(
+                        r, OutcomeKind.Throttled, $"451 4.4.5 {session.Error}", session, policy.Applied, policy.Detail, policy.StsEnforced)).ToList();
                 }
 
                 errors.Add(session.Error ?? session.Failure.ToString());
@@ -96,6 +149,34 @@ public sealed class DomainDeliverer(
         var reason = $"451 4.4.1 no MX host of {domain} could take the message: {string.Join("; ", errors)}";
         return recipients.Select(r => new RecipientOutcome(
             r, OutcomeKind.Temporary, reason, lastSession, lastPolicy?.Applied, lastPolicy?.Detail, lastPolicy?.StsEnforced == true)).ToList();
+    }
+
+    /// <summary>The outcome of a recipient's final reply code.</summary>
+    internal static OutcomeKind KindOf(int code) =>
+        code is >= 200 and < 300 ? OutcomeKind.Delivered : code >= 500 ? OutcomeKind.Permanent : OutcomeKind.Temporary;
+
+    // One SMTP session, timed and traced (MX host, address, policy, result; never the recipients).
+    private async Task<SmtpSessionResult> SessionAsync(
+        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, RelayMessage message, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var span = MtaTelemetry.Source.StartActivity("mta.smtp.session");
+        span?.SetTag("server.address", target.MxHost);
+        span?.SetTag("network.peer.address", target.Address.ToString());
+        span?.SetTag("mta.policy.applied", policy.Applied);
+        var session = await sender.SendAsync(target, policy, from, recipients, message, cancellationToken).ConfigureAwait(false);
+        var result = session.Failure.ToString().ToLowerInvariant();
+        span?.SetTag("mta.smtp.result", result);
+        span?.SetTag("tls.protocol.version", session.Tls?.Version);
+        span?.SetTag("mta.smtp.reused", session.Reused);
+        if (session.Failure != SessionFailure.None)
+        {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, result);
+        }
+
+        MtaTelemetry.SmtpSessionDuration.Record(
+            System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("mta.smtp.result", result));
+        return session;
     }
 
     private static string? Detail(MxTlsPolicy policy, SmtpSessionResult session) =>

@@ -18,4 +18,10 @@ internal static partial class Log
 
     [LoggerMessage(5, LogLevel.Error, "{MessageId}: processing failed on dequeue {DequeueCount}; the queue will retry")]
     public static partial void Failed(ILogger logger, Exception exception, string messageId, long dequeueCount);
+
+    [LoggerMessage(6, LogLevel.Warning, "{MessageId}: state write failed (try {Attempt}); retrying")]
+    public static partial void StateWriteRetry(ILogger logger, Exception exception, string messageId, int attempt);
+
+    [LoggerMessage(7, LogLevel.Error, "{MessageId}: poisoned, but its status rows could not be written")]
+    public static partial void PoisonStatusFailed(ILogger logger, Exception exception, string messageId);
 }

@@ -6,7 +6,9 @@ using MimeKit;
 using MtaFunctions.Client;
 using MtaFunctions.Client.Contract;
 using MtaFunctions.Core.Configuration;
+using MtaFunctions.Core.Smtp;
 using MtaFunctions.Core.Storage;
+using MtaFunctions.Core.Telemetry;
 
 namespace MtaFunctions.Core.Delivery;
 
@@ -17,17 +19,49 @@ namespace MtaFunctions.Core.Delivery;
 /// Approach:
 /// 1. Parse the envelope strictly; a payload that can never be delivered goes to the poison queue with its
 ///    reason instead of crash-looping.
-/// 2. Read per-recipient state first: a queue message handed out twice (host retry, crash after sending)
-///    never sends again to a recipient already final (the queue's dequeue count says when it may have been).
+/// 2. Read per-recipient state first, always: a queue message handed out twice (host retry, crash after
+///    sending, the same envelope queued twice) never sends again to a recipient already final.
 /// 3. Deliver per recipient domain, domains in parallel, each independent of the others.
-/// 4. Per domain, in this order: DSN for permanent failures, re-enqueue of deferred recipients with the
-///    schedule's delay, then the state rows. A crash between steps repeats work, never loses it.
+/// 4. Per domain, as soon as its transaction ends: the delivered rows; then DSN for permanent failures,
+///    re-enqueue of deferred recipients with the schedule's delay, then their rows. A crash between steps
+///    repeats work, never loses it.
 /// 5. When every recipient of the message is final, the message blob is deleted.
 /// </remarks>
 public sealed class OutboundDeliveryHandler(
     OutboundSettings settings, OutboundQueueWriter writer, DeliveryStore store, PoisonQueue poison,
     DomainDeliverer deliverer, TimeProvider time, ILogger<OutboundDeliveryHandler> logger, Policy.TlsPolicyResolver policies)
 {
+    /// <summary>Processes one queue message as the queue trigger hands it over: the raw queue text.</summary>
+    /// <remarks>
+    /// host.json sets <c>messageEncoding</c> to <c>none</c> so that the handler, not the host's decoder, sees a
+    /// payload that is not base64: it goes to the poison queue with its reason like any other bad payload.
+    /// </remarks>
+    /// <param name="queueText">The queue message text: the envelope JSON, base64 (as producers write it).</param>
+    /// <param name="dequeueCount">How often the queue has handed this message out.</param>
+    /// <param name="cancellationToken">Host shutdown.</param>
+    public async Task HandleQueueMessageAsync(string queueText, long dequeueCount, CancellationToken cancellationToken)
+    {
+        string payload;
+        try
+        {
+            payload = StrictUtf8.GetString(Convert.FromBase64String(queueText));
+        }
+        catch (FormatException)
+        {
+            await PoisonAsync(queueText, "outbound queue message: not base64 (producers write the envelope JSON base64-encoded, QueueMessageEncoding.Base64)",
+                dequeueCount, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        catch (ArgumentException)
+        {
+            await PoisonAsync(queueText, "outbound queue message: the base64 text does not decode to UTF-8 envelope JSON", dequeueCount, cancellationToken)
+                .ConfigureAwait(false);
+            return;
+        }
+
+        await HandleAsync(payload, dequeueCount, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Processes one queue message.</summary>
     /// <param name="payload">The queue message text (already base64-decoded by the trigger).</param>
     /// <param name="dequeueCount">How often the queue has handed this message out.</param>
@@ -53,7 +87,7 @@ public sealed class OutboundDeliveryHandler(
         catch (Exception e) when (dequeueCount >= QueueLimits.MaxDequeueCount && !cancellationToken.IsCancellationRequested
                                   && e is not OperationCanceledException)
         {
-            await PoisonAsync(payload, $"failed {dequeueCount} times, last: {e.GetType().Name}: {e.Message}", dequeueCount, cancellationToken)
+            await PoisonAsync(envelope, payload, $"failed {dequeueCount} times, last: {e.GetType().Name}: {e.Message}", dequeueCount, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not OperationCanceledException)
@@ -65,37 +99,49 @@ public sealed class OutboundDeliveryHandler(
 
     private async Task DeliverAsync(OutboundEnvelope envelope, string payload, long dequeueCount, CancellationToken cancellationToken)
     {
+        RelayMessage relay;
         MimeMessage message;
+        long size;
         try
         {
             var body = await writer.ReadBodyAsync(envelope, cancellationToken).ConfigureAwait(false);
-            message = await MimeMessage.LoadAsync(new MemoryStream(body, writable: false), cancellationToken).ConfigureAwait(false);
+            size = body.Length;
+            relay = RelayMessage.FromQueued(body);
+            message = relay.Parse();
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
-            await PoisonAsync(payload, $"outbound envelope: messageBlob: blob '{envelope.MessageBlob}' does not exist", dequeueCount, cancellationToken)
+            await PoisonAsync(envelope, payload, $"outbound envelope: messageBlob: blob '{envelope.MessageBlob}' does not exist", dequeueCount, cancellationToken)
                 .ConfigureAwait(false);
             return;
         }
         catch (FormatException e)
         {
-            await PoisonAsync(payload, $"outbound envelope: message: not an RFC 5322 message ({e.Message})", dequeueCount, cancellationToken)
+            await PoisonAsync(envelope, payload, $"outbound envelope: message: not an RFC 5322 message ({e.Message})", dequeueCount, cancellationToken)
                 .ConfigureAwait(false);
+            return;
+        }
+
+        // RFC 5321 §4.5.3.1.6: a line is at most 998 octets. Folding it in flight would change what the producer
+        // signed and wrote; the client library refuses such messages at enqueue, this catches other producers.
+        if (relay.LongestLine > RelayMessage.MaxLineLength)
+        {
+            await PoisonAsync(envelope, payload, $"outbound envelope: message: a line of {relay.LongestLine} octets; at most {RelayMessage.MaxLineLength} are allowed (RFC 5321 §4.5.3.1.6)",
+                dequeueCount, cancellationToken).ConfigureAwait(false);
             return;
         }
 
         // RFC 8689 §5: "TLS-Required: No" asks for delivery without TLS enforcement; the header is removed
         // before relaying (§4.1 lets the sender decide, the receiver has no use for it).
-        var tlsRequiredNo = message.Headers[TlsRequiredHeader] is { } value && value.Trim().Equals("No", StringComparison.OrdinalIgnoreCase);
-        message.Headers.RemoveAll(TlsRequiredHeader);
+        var tlsRequiredNo = relay.HeaderValue(TlsRequiredHeader) is { } value && value.Equals("No", StringComparison.OrdinalIgnoreCase);
+        relay = relay.WithoutHeader(TlsRequiredHeader).Prepend(ReceivedField.For(settings.Hostname, envelope.Id, time.GetUtcNow()));
 
-        // A first attempt handed out for the first time cannot have state yet: skip the read (one storage
-        // transaction per message fewer). Any redelivery (dequeueCount > 1) or retry (attempt > 0) reads it.
-        var states = envelope.Attempt == 0 && dequeueCount <= 1
-            ? new Dictionary<string, DeliveryRecord>(StringComparer.Ordinal)
-            : await store.LoadAsync(envelope.Id, cancellationToken).ConfigureAwait(false);
+        // Never twice: the state is read for every queue message, whatever its attempt and dequeue count. The
+        // same envelope can arrive twice with a fresh dequeue count (a producer retrying its enqueue, a DSN
+        // re-queued after a crash); a recipient already final is never sent again. Cost: one table query.
+        var states = await store.LoadAsync(envelope.Id, cancellationToken).ConfigureAwait(false);
         var pending = envelope.To
-            .Where(r => !(states.TryGetValue(DeliveryRecord.RowKeyFor(r), out var row) && row.ParsedState.IsFinal()))
+            .Where(r => !(states.TryGetValue(DeliveryRecord.RowKeyFor(r), out var row) && row.ParsedState.IsFinal() && !IsPoisonRow(row)))
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .ToList();
 
@@ -107,7 +153,7 @@ public sealed class OutboundDeliveryHandler(
                 await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    return await DeliverDomainAsync(envelope, message, group.Key, group.ToList(), states, tlsRequiredNo, cancellationToken)
+                    return await DeliverDomainAsync(envelope, relay, message, size, group.Key, group.ToList(), states, tlsRequiredNo, cancellationToken)
                         .ConfigureAwait(false);
                 }
                 finally
@@ -132,15 +178,25 @@ public sealed class OutboundDeliveryHandler(
     }
 
     private async Task<List<DeliveryRecord>> DeliverDomainAsync(
-        OutboundEnvelope envelope, MimeMessage message, string domain, List<string> recipients,
+        OutboundEnvelope envelope, RelayMessage relay, MimeMessage message, long size, string domain, List<string> recipients,
         IReadOnlyDictionary<string, DeliveryRecord> states, bool tlsRequiredNo, CancellationToken cancellationToken)
     {
+        using var activity = MtaTelemetry.Source.StartActivity("mta.delivery.attempt");
+        activity?.SetTag("mta.message.id", envelope.Id);
+        activity?.SetTag("mta.destination.domain", domain);
+        activity?.SetTag("mta.attempt", envelope.Attempt + 1);
+
         // Recipients an operator cancelled (mta queue cancel) end here, bounced or dropped as asked, unsent.
         var cancelled = recipients.Where(r => CancelRequest(states, r) is not null).ToList();
         recipients = recipients.Except(cancelled, StringComparer.OrdinalIgnoreCase).ToList();
+
+        // A producer that bypassed the client's size check: bounce without trying (RFC 3463 5.3.4).
         IReadOnlyList<RecipientOutcome> outcomes = recipients.Count == 0
             ? []
-            : await deliverer.DeliverAsync(domain, recipients, envelope.From, message, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
+            : size > settings.MaxMessageSize
+            ? recipients.Select(r => new RecipientOutcome(
+                r, OutcomeKind.Permanent, $"552 5.3.4 message size {size} exceeds the maximum {settings.MaxMessageSize} ({Configuration.SettingKeys.MaxMessageSize})", null, null, null)).ToList()
+            : await deliverer.DeliverAsync(domain, recipients, envelope.From, relay, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
         var attempt = envelope.Attempt + 1;
         var expiry = envelope.QueuedAt + settings.MessageLifetime;
@@ -150,21 +206,34 @@ public sealed class OutboundDeliveryHandler(
         if (now >= expiry && outcomes.Any(o => o.Kind == OutcomeKind.Temporary && o.StsEnforced)
             && await policies.StsPolicyChangedAsync(domain, cancellationToken).ConfigureAwait(false))
         {
-            outcomes = await deliverer.DeliverAsync(domain, recipients, envelope.From, message, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
+            outcomes = await deliverer.DeliverAsync(domain, recipients, envelope.From, relay, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
         }
 
         outcomes = [.. outcomes, .. cancelled.Select(r => new RecipientOutcome(r, OutcomeKind.Permanent, CancelledReply, null, null, null))];
 
+        // Recipients that waited for a slot of the destination's fleet-wide limit go back on the queue with the
+        // same attempt number: our own pacing is not a delivery attempt (until the lifetime runs out).
+        var throttled = now < expiry ? outcomes.Where(o => o.Kind == OutcomeKind.Throttled).ToList() : [];
+        if (throttled.Count > 0)
+        {
+            var pause = ThrottlePause + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 15_000));
+            await writer.EnqueueAsync(envelope with { To = throttled.Select(o => o.Recipient).ToList() }, pause, cancellationToken).ConfigureAwait(false);
+            Log.Deferred(logger, envelope.Id, throttled.Count, domain, now + pause);
+        }
+
         // RFC 5321 §4.5.4.1: give up once the message has been queued for its lifetime.
-        var final = outcomes.Select(o => o.Kind == OutcomeKind.Temporary && now >= expiry
+        var final = outcomes.Where(o => !throttled.Contains(o)).Select(o => o.Kind is OutcomeKind.Temporary or OutcomeKind.Throttled && now >= expiry
                 ? o with { Kind = OutcomeKind.Permanent, Reply = $"{o.Reply} (gave up: queued longer than {settings.MessageLifetime.TotalHours:0.#}h)" }
                 : o)
             .ToList();
 
-        var failed = final.Where(o => o.Kind == OutcomeKind.Permanent && CancelRequest(states, o.Recipient) != CancelDrop).ToList();
-        if (failed.Count > 0 && envelope.From.Length > 0)
+        MtaTelemetry.CountOutcomes(final, envelope.QueuedAt, now);
+        activity?.SetTag("mta.recipients.delivered", final.Count(o => o.Kind == OutcomeKind.Delivered));
+        activity?.SetTag("mta.recipients.deferred", final.Count(o => o.Kind == OutcomeKind.Temporary));
+        activity?.SetTag("mta.recipients.failed", final.Count(o => o.Kind == OutcomeKind.Permanent));
+        if (final.Any(o => o.Kind != OutcomeKind.Delivered))
         {
-            await BounceAsync(envelope, message, domain, attempt, failed, now, cancellationToken).ConfigureAwait(false);
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "not every recipient delivered");
         }
 
         var deferred = final.Where(o => o.Kind == OutcomeKind.Temporary).ToList();
@@ -174,19 +243,65 @@ public sealed class OutboundDeliveryHandler(
         {
             var due = now + settings.RetryDelay(attempt);
             nextAttempt = due > expiry ? expiry : due;
-            var retry = envelope with { To = deferred.Select(o => o.Recipient).ToList(), Attempt = attempt };
-            receipt = await writer.EnqueueAsync(retry, nextAttempt.Value - now, cancellationToken).ConfigureAwait(false);
-            Log.Deferred(logger, envelope.Id, deferred.Count, domain, nextAttempt.Value);
         }
 
-        var rows = final.Select(o => ToRow(envelope, o, states, attempt, now, nextAttempt, receipt)).ToList();
-        await store.SaveAsync(rows, cancellationToken).ConfigureAwait(false);
+        // A narrow window: a delivered recipient is recorded the moment its transaction ends, before anything
+        // else, so a crash from here on never sends it again. Bounced and deferred rows wait for their DSN and
+        // retry message: recorded first, a crash in between would lose those.
+        var delivered = final.Where(o => o.Kind == OutcomeKind.Delivered).Select(o => ToRow(envelope, o, states, attempt, now, nextAttempt, null)).ToList();
+        if (delivered.Count > 0)
+        {
+            await SaveRowsAsync(envelope.Id, delivered, cancellationToken).ConfigureAwait(false);
+        }
+
+        var failed = final.Where(o => o.Kind == OutcomeKind.Permanent && CancelRequest(states, o.Recipient) != CancelDrop).ToList();
+        if (failed.Count > 0 && envelope.From.Length > 0)
+        {
+            await BounceAsync(envelope, message, domain, attempt, failed, now, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (nextAttempt is { } next)
+        {
+            var retry = envelope with { To = deferred.Select(o => o.Recipient).ToList(), Attempt = attempt };
+            receipt = await writer.EnqueueAsync(retry, next - now, cancellationToken).ConfigureAwait(false);
+            Log.Deferred(logger, envelope.Id, deferred.Count, domain, next);
+        }
+
+        var rest = final.Where(o => o.Kind != OutcomeKind.Delivered).Select(o => ToRow(envelope, o, states, attempt, now, nextAttempt, receipt))
+            .Concat(throttled.Select(o => WaitingRow(envelope, o, states, now)))
+            .ToList();
+        if (rest.Count > 0)
+        {
+            await SaveRowsAsync(envelope.Id, rest, cancellationToken).ConfigureAwait(false);
+        }
+
+        var rows = delivered.Concat(rest).ToList();
         foreach (var row in rows)
         {
             Log.Outcome(logger, envelope.Id, row.Recipient, row.State, attempt, row.LastReply ?? "");
         }
 
         return rows;
+    }
+
+    // After a 250 a lost state write means a second copy later: retry it here a few times before the
+    // message as a whole is handed back to the queue.
+    private async Task SaveRowsAsync(string messageId, List<DeliveryRecord> rows, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await store.SaveAsync(rows, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (attempt < StateWriteAttempts && !cancellationToken.IsCancellationRequested
+                                      && e is RequestFailedException or IOException or HttpRequestException or TimeoutException)
+            {
+                Log.StateWriteRetry(logger, e, messageId, attempt);
+                await Task.Delay(TimeSpan.FromMilliseconds(250 * (1 << attempt)), time, cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     private DeliveryRecord ToRow(
@@ -228,6 +343,28 @@ public sealed class OutboundDeliveryHandler(
         };
     }
 
+    /// <summary>A recipient waiting for the destination's limit: pending, its attempts unchanged.</summary>
+    private static DeliveryRecord WaitingRow(OutboundEnvelope envelope, RecipientOutcome outcome, IReadOnlyDictionary<string, DeliveryRecord> states, DateTimeOffset now)
+    {
+        var key = DeliveryRecord.RowKeyFor(outcome.Recipient);
+        var previous = states.TryGetValue(key, out var p) ? p : null;
+        return new DeliveryRecord
+        {
+            PartitionKey = envelope.Id,
+            RowKey = key,
+            Recipient = outcome.Recipient,
+            State = nameof(DeliveryState.Pending),
+            Attempts = previous?.Attempts ?? 0,
+            LastReply = Truncate(outcome.Reply, 2000),
+            LastAttemptAt = previous?.LastAttemptAt,
+            NextAttemptAt = now + ThrottlePause,
+            PolicyApplied = outcome.PolicyApplied,
+            PolicyDetail = outcome.PolicyDetail,
+        };
+    }
+
+    private static readonly TimeSpan ThrottlePause = TimeSpan.FromSeconds(15);
+
     private async Task BounceAsync(
         OutboundEnvelope envelope, MimeMessage message, string domain, int attempt, List<RecipientOutcome> failed,
         DateTimeOffset now, CancellationToken cancellationToken)
@@ -249,8 +386,51 @@ public sealed class OutboundDeliveryHandler(
     private async Task PoisonAsync(string payload, string reason, long dequeueCount, CancellationToken cancellationToken)
     {
         Log.Poisoned(logger, reason);
+        MtaTelemetry.Poisoned.Add(1);
         await poison.SendAsync(payload, reason, dequeueCount, cancellationToken).ConfigureAwait(false);
     }
+
+    // Visible failures: every recipient not already final gets a Failed row carrying the reason, so status
+    // tells a poisoned message from a queued one. The poison queue entry is the record that matters; a
+    // failing table does not stop it.
+    private async Task PoisonAsync(OutboundEnvelope envelope, string payload, string reason, long dequeueCount, CancellationToken cancellationToken)
+    {
+        await PoisonAsync(payload, reason, dequeueCount, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var states = await store.LoadAsync(envelope.Id, cancellationToken).ConfigureAwait(false);
+            var now = time.GetUtcNow();
+            var rows = envelope.To.Distinct(StringComparer.OrdinalIgnoreCase)
+                .Where(r => !(states.TryGetValue(DeliveryRecord.RowKeyFor(r), out var row) && row.ParsedState.IsFinal()))
+                .Select(r => new DeliveryRecord
+                {
+                    PartitionKey = envelope.Id,
+                    RowKey = DeliveryRecord.RowKeyFor(r),
+                    Recipient = r,
+                    State = nameof(DeliveryState.Failed),
+                    Attempts = states.TryGetValue(DeliveryRecord.RowKeyFor(r), out var previous) ? previous.Attempts : 0,
+                    LastReply = Truncate(PoisonReplyPrefix + reason, 2000),
+                    LastAttemptAt = now,
+                })
+                .ToList();
+            if (rows.Count > 0)
+            {
+                await store.SaveAsync(rows, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (RequestFailedException e)
+        {
+            Log.PoisonStatusFailed(logger, e, envelope.Id);
+        }
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+
+    // A poisoned message's rows say "failed" for status, but were never attempted: a message an operator puts
+    // back on the queue (mta poison requeue) is delivered.
+    private static bool IsPoisonRow(DeliveryRecord row) => row.Attempts == 0 && row.LastReply?.StartsWith(PoisonReplyPrefix, StringComparison.Ordinal) == true;
+
+    private const string PoisonReplyPrefix = "poisoned: ";
 
     // RFC 8460 §4.4, RFC 5890: the domain in A-labels, once, for every use after this point (DNS, policies,
     // TLS-RPT policy-domain, report file names and headers); the recipient address itself is sent as given.
@@ -276,6 +456,8 @@ public sealed class OutboundDeliveryHandler(
         states.TryGetValue(DeliveryRecord.RowKeyFor(recipient), out var row) ? row.CancelRequested : null;
 
     private const string TlsRequiredHeader = "TLS-Required";
+
+    private const int StateWriteAttempts = 5;
 
     /// <summary>The reply recorded (and put in the DSN) for a recipient an operator cancelled.</summary>
     public const string CancelledReply = "550 5.0.0 cancelled by the operator";

@@ -13,6 +13,9 @@ public enum OutcomeKind
 
     /// <summary>5xx, null MX, no such domain: never retried.</summary>
     Permanent,
+
+    /// <summary>No connection slot or rate token of the destination came free in time: back on the queue, not an attempt.</summary>
+    Throttled,
 }
 
 /// <summary>The result of one attempt for one recipient.</summary>

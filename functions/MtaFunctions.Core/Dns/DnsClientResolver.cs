@@ -59,15 +59,13 @@ public sealed class DnsClientResolver : IDnsResolver
         var v4 = Map(await v4Task.ConfigureAwait(false), host, r => r.Answers.ARecords().Select(a => a.Address).ToList());
         var v6 = Map(await v6Task.ConfigureAwait(false), host, r => r.Answers.AaaaRecords().Select(a => a.Address).ToList());
 
-        // A failure of either family is a failure of the lookup: DANE must not see half an RRset as secure.
-        if (!v4.Status.IsDefinite())
+        if (!v4.Status.IsDefinite() || !v6.Status.IsDefinite())
         {
-            return v4;
-        }
-
-        if (!v6.Status.IsDefinite())
-        {
-            return v6;
+            // Spec note: one family failing (an AAAA SERVFAIL is common) does not throw the other's good
+            // addresses away: they are used, but never as DNSSEC-secure, since DANE must not see half of the
+            // answer as secure (RFC 7672 §2.2.1 wants both address lookups secure).
+            var good = v4.Status.IsDefinite() ? v4 : v6;
+            return good.Status.IsDefinite() && good.Records.Count > 0 ? good with { Authenticated = false } : v4.Status.IsDefinite() ? v6 : v4;
         }
 
         var records = v4.Records.Concat(v6.Records).ToList();

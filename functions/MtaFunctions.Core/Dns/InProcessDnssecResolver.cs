@@ -90,7 +90,13 @@ public sealed class InProcessDnssecResolver : IDnsResolver, IDisposable
         var v6 = await ValidateAsync<AaaaRecord>(host, RecordType.Aaaa, cancellationToken).ConfigureAwait(false);
         if ((v4.Error ?? v6.Error) is { } error)
         {
-            return DnsAnswer<IPAddress>.Failed(DnsStatus.ServFail, host, error);
+            // One family failed: the other family's plain addresses still serve, as an insecure host (DANE needs
+            // both lookups secure); the failed family's addresses are not used.
+            var family = v4.Error is null ? System.Net.Sockets.AddressFamily.InterNetwork : System.Net.Sockets.AddressFamily.InterNetworkV6;
+            var usable = v4.Error is not null && v6.Error is not null ? [] : plain.Records.Where(a => a.AddressFamily == family).ToList();
+            return usable.Count > 0
+                ? plain with { Records = usable, Authenticated = false }
+                : DnsAnswer<IPAddress>.Failed(DnsStatus.ServFail, host, error);
         }
 
         if (!(v4.Signed && v6.Signed))

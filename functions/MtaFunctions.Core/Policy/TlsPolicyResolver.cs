@@ -35,6 +35,27 @@ public sealed class TlsPolicyResolver(
     }
 
     /// <summary>
+    /// The policy of a route to a host: its own TLS requirement and a PKIX check of the host name; DANE and
+    /// MTA-STS are the recipient domain's policies for its own MX hosts and do not apply to a next hop we chose.
+    /// </summary>
+    public MxTlsPolicy ForRoute(DeliveryRoute route)
+    {
+        var tls = route.ImplicitTls ? TlsRequirement.Required : route.StartTls switch
+        {
+            StartTlsMode.Disable => TlsRequirement.Disabled,
+            StartTlsMode.Require => TlsRequirement.Required,
+            _ => TlsRequirement.Opportunistic,
+        };
+        return new MxTlsPolicy
+        {
+            Tls = tls,
+            Check = route.AllowInvalidCerts ? new AcceptAnyCertificateCheck(_pkix) : _pkix,
+            Applied = "route",
+            Detail = $"{route.Describe()} starttls={(route.ImplicitTls ? "implicit" : SettingsReader.Word(route.StartTls))} allow-invalid-certs={(route.AllowInvalidCerts ? "true" : "false")}{(route.Username is null ? "" : " auth")}",
+        };
+    }
+
+    /// <summary>
     /// RFC 8461 §5.1: before recipients fail for good under an enforced MTA-STS policy, checks DNS for a new
     /// policy id; true when a new policy is now in force and one more attempt is worth making.
     /// </summary>

@@ -19,12 +19,19 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
 {
     private readonly ConcurrentDictionary<string, ConcurrentBag<PooledConnection>> _idle = new();
 
+    // An idle connection holds one of its destination's fleet-wide slots: close it once idle too long even when
+    // no further message comes along to notice.
+    private ITimer? _sweeper;
+
     /// <summary>Whether connections are kept at all.</summary>
     public bool Enabled => maxMessagesPerConnection > 1;
 
     /// <summary>The pool key of a session to <paramref name="target"/> under <paramref name="policy"/>.</summary>
     public static string KeyFor(SmtpTarget target, MxTlsPolicy policy) =>
-        $"{target}|{policy.ServerName}|{policy.Tls}|{policy.Check.ReuseKey}|{policy.Applied}|{policy.Detail}";
+        $"{target}|{target.ImplicitTls}|{target.Credentials?.UserName}|{policy.ServerName}|{policy.Tls}|{policy.Check.ReuseKey}|{policy.Applied}|{policy.Detail}";
+
+    /// <summary>Whether an idle connection for the key is waiting (a sender waiting for a fleet-wide slot takes it instead).</summary>
+    internal bool HasIdle(string key) => _idle.TryGetValue(key, out var bag) && !bag.IsEmpty;
 
     /// <summary>Takes an idle, still-open connection for the key, or null.</summary>
     internal PooledConnection? Take(string key)
@@ -59,6 +66,14 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
 
         connection.IdleSince = time.GetUtcNow();
         _idle.GetOrAdd(key, _ => []).Add(connection);
+        if (_sweeper is null)
+        {
+            var sweeper = time.CreateTimer(_ => Sweep(), null, idleLimit, idleLimit);
+            if (Interlocked.CompareExchange(ref _sweeper, sweeper, null) is not null)
+            {
+                sweeper.Dispose();
+            }
+        }
         Sweep();
     }
 
@@ -108,6 +123,11 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
     /// <summary>Closes every idle connection.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_sweeper is not null)
+        {
+            await _sweeper.DisposeAsync().ConfigureAwait(false);
+        }
+
         foreach (var bag in _idle.Values)
         {
             while (bag.TryTake(out var connection))

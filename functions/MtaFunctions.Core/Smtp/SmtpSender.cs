@@ -2,11 +2,13 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
 using MtaFunctions.Core.Configuration;
+using MtaFunctions.Core.Delivery;
 using MtaFunctions.Core.Policy;
 
 namespace MtaFunctions.Core.Smtp;
@@ -21,7 +23,7 @@ namespace MtaFunctions.Core.Smtp;
 /// session: there is no plaintext retry on the same host. After a transaction the connection goes back to
 /// the <see cref="SmtpConnectionPool"/> for the next message to the same MX under the same policy.
 /// </remarks>
-public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool pool)
+public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool pool, DestinationLimiter limiter)
 {
     /// <summary>Delivers <paramref name="message"/> to <paramref name="recipients"/> through <paramref name="target"/>.</summary>
     /// <param name="target">MX host and address.</param>
@@ -30,27 +32,101 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
     /// <param name="recipients">Envelope recipients.</param>
     /// <param name="message">The message to send.</param>
     /// <param name="cancellationToken">Cancels the session.</param>
+    /// <remarks>
+    /// At most <c>Queue:Outbound:Smtp:MaxRecipientsPerTransaction</c> RCPTs go in one transaction; the rest follow in
+    /// further transactions, on the same connection when it is still open. A 452 to RCPT after others in the same
+    /// transaction were accepted means the server's own recipient limit: those recipients go in the next transaction
+    /// (RFC 5321 §4.5.3.1.10), they are not deferred.
+    /// </remarks>
     public async Task<SmtpSessionResult> SendAsync(
-        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, MimeMessage message,
+        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, RelayMessage message,
         CancellationToken cancellationToken)
     {
-        var key = SmtpConnectionPool.KeyFor(target, policy);
-        if (pool.Take(key) is { } pooled)
+        var remaining = new List<string>(recipients);
+        var replies = new List<RecipientReply>();
+        SmtpSessionResult? first = null;
+        while (remaining.Count > 0)
         {
-            var reused = await TransactAsync(key, pooled, target, from, recipients, message, cancellationToken).ConfigureAwait(false);
-
-            // The server closed an idle connection before answering MAIL or any RCPT: nothing was sent,
-            // so a fresh connection is safe. Later failures are reported (the message may have arrived).
-            if (!(reused.Failure == SessionFailure.Dropped && reused.Replies.Count == 0 && !pooled.Client.Replies.Any()))
+            var batch = remaining.Take(settings.MaxRecipientsPerTransaction).ToList();
+            remaining.RemoveRange(0, batch.Count);
+            var session = await SendTransactionAsync(target, policy, from, batch, message, cancellationToken).ConfigureAwait(false);
+            if (session.Failure != SessionFailure.None)
             {
-                return reused with { Reused = true };
+                if (first is null)
+                {
+                    // Nothing decided yet: the caller may try another address.
+                    return session;
+                }
+
+                // Earlier transactions decided their recipients; the rest wait for a later attempt.
+                var reason = session.Error ?? session.Failure.ToString();
+                replies.AddRange(batch.Concat(remaining).Select(r => new RecipientReply(r, 451, $"4.4.2 {reason}")));
+                break;
+            }
+
+            first ??= session;
+            var accepted = session.Replies.Any(r => r.Code is >= 200 and < 300);
+            var tooMany = accepted ? session.Replies.Where(r => r.Code == 452).ToList() : [];
+            replies.AddRange(session.Replies.Where(r => !tooMany.Contains(r)));
+            remaining.InsertRange(0, tooMany.Select(r => r.Recipient));
+        }
+
+        return first! with { Replies = replies };
+    }
+
+    private async Task<SmtpSessionResult> SendTransactionAsync(
+        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, RelayMessage message,
+        CancellationToken cancellationToken)
+    {
+        var destination = target.Destination ?? target.MxHost;
+        if (target.Limit is { } rate && !await limiter.AcquireMessageAsync(destination, rate, cancellationToken).ConfigureAwait(false))
+        {
+            return Throttled(target, $"{destination}: {rate.MessagesPerMinute} messages per minute reached (all instances); waited {settings.Limits.MaxWait.TotalSeconds:0}s");
+        }
+
+        var key = SmtpConnectionPool.KeyFor(target, policy);
+        DestinationLease? lease = null;
+        while (true)
+        {
+            if (pool.Take(key) is { } pooled)
+            {
+                var reused = await TransactAsync(key, pooled, target, from, recipients, message, cancellationToken).ConfigureAwait(false);
+
+                // The server closed an idle connection before answering MAIL or any RCPT: nothing was sent,
+                // so a fresh connection is safe. Later failures are reported (the message may have arrived).
+                if (!(reused.Failure == SessionFailure.Dropped && reused.Replies.Count == 0 && !pooled.Client.Replies.Any()))
+                {
+                    return reused with { Reused = true };
+                }
+            }
+
+            if (target.Limit is not { } limit)
+            {
+                break;
+            }
+
+            // While every slot is taken, a connection of ours that goes idle is the quicker way to the destination.
+            lease = await limiter.AcquireConnectionAsync(destination, limit, () => pool.HasIdle(key), cancellationToken).ConfigureAwait(false);
+            if (lease is not null)
+            {
+                break;
+            }
+
+            if (!pool.HasIdle(key))
+            {
+                return Throttled(target, $"{destination}: all {limit.MaxConnections} connections busy (all instances); waited {settings.Limits.MaxWait.TotalSeconds:0}s");
             }
         }
 
-        var (connection, failure) = await ConnectAsync(target, policy, cancellationToken).ConfigureAwait(false);
+        var (connection, failure) = await ConnectAsync(target, policy, lease, cancellationToken).ConfigureAwait(false);
         if (connection is not null)
         {
             return await TransactAsync(key, connection, target, from, recipients, message, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (failure is { Failure: SessionFailure.Protocol or SessionFailure.Dropped, Busy: true } && target.Limit is { } busyLimit)
+        {
+            await limiter.ReportBusyAsync(destination, busyLimit, cancellationToken).ConfigureAwait(false);
         }
 
         if (PlaintextFallback(policy, failure!) is not { } tlsFailure)
@@ -61,8 +137,16 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         // Opportunistic TLS only (RFC 3207 §4.1, as Postfix "may" and mox do): the server refused STARTTLS or the
         // handshake broke without a certificate verdict against it, so the message goes in plaintext on a new
         // connection, and TLS-RPT counts the failure. A plaintext connection is pooled under its own key.
+        // The failed connection's slot was freed with it; the new connection takes one of its own.
+        DestinationLease? fallbackLease = null;
+        if (target.Limit is { } fallbackLimit
+            && (fallbackLease = await limiter.AcquireConnectionAsync(destination, fallbackLimit, null, cancellationToken).ConfigureAwait(false)) is null)
+        {
+            return failure!;
+        }
+
         var plaintext = policy with { Tls = TlsRequirement.Disabled };
-        var (fallback, _) = await ConnectAsync(target, plaintext, cancellationToken).ConfigureAwait(false);
+        var (fallback, _) = await ConnectAsync(target, plaintext, fallbackLease, cancellationToken).ConfigureAwait(false);
         if (fallback is null)
         {
             return failure!;
@@ -82,8 +166,15 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
             ? (Reporting.TlsRpt.TlsRptResultType.ValidationFailure, failure.Error ?? "TLS handshake failed")
         : null;
 
+    private static SmtpSessionResult Throttled(SmtpTarget target, string reason) =>
+        new() { Target = target, Failure = SessionFailure.Throttled, Error = reason };
+
+    // RFC 5321 §4.2.2: 421 = service not available, closing; receivers also say "too many connections" in other 4xx.
+    private static bool IsBusy(int code, string text) =>
+        code == 421 || (code is >= 400 and < 500 && text.Contains("too many", StringComparison.OrdinalIgnoreCase));
+
     private async Task<(PooledConnection? Connection, SmtpSessionResult? Failure)> ConnectAsync(
-        SmtpTarget target, MxTlsPolicy policy, CancellationToken cancellationToken)
+        SmtpTarget target, MxTlsPolicy policy, DestinationLease? lease, CancellationToken cancellationToken)
     {
         // NoDelay: SMTP is small writes awaiting replies; Nagle + delayed ACK would add ~40 ms per round trip.
         var socket = new Socket(target.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -96,6 +187,11 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             socket.Dispose();
+            if (lease is not null)
+            {
+                await lease.DisposeAsync().ConfigureAwait(false);
+            }
+
             return (null, new SmtpSessionResult
             {
                 Target = target,
@@ -113,6 +209,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
             Timeout = (int)Math.Min(int.MaxValue, settings.CommandTimeout.TotalMilliseconds),
             CheckCertificateRevocation = false,
             SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            Lease = lease,
         };
         client.ServerCertificateValidationCallback = (_, certificate, chain, errors) =>
         {
@@ -134,7 +231,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
             return verdict.Accept;
         };
 
-        var options = policy.Tls switch
+        var options = target.ImplicitTls ? SecureSocketOptions.SslOnConnect : policy.Tls switch
         {
             TlsRequirement.Disabled => SecureSocketOptions.None,
             TlsRequirement.Required => SecureSocketOptions.StartTls,
@@ -192,6 +289,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
                 Failure = SessionFailure.Protocol,
                 LocalAddress = local,
                 Error = $"{target}: {(int)e.StatusCode} {e.Message}",
+                Busy = IsBusy((int)e.StatusCode, e.Message),
             };
         }
         catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException
@@ -204,6 +302,11 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
                 LocalAddress = local,
                 Error = $"{target}: {e.Message}",
             };
+        }
+
+        if (failure is null && target.Credentials is { } credentials)
+        {
+            failure = await AuthenticateAsync(client, target, credentials, local, cancellationToken).ConfigureAwait(false);
         }
 
         if (failure is not null)
@@ -220,9 +323,53 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         return (new PooledConnection(client, tls, offered, local), null);
     }
 
+    /// <summary>SMTP AUTH with PLAIN or LOGIN (RFC 4954), and only once the session is encrypted (RFC 8314 §4).</summary>
+    private static async Task<SmtpSessionResult?> AuthenticateAsync(
+        RecipientTrackingSmtpClient client, SmtpTarget target, NetworkCredential credentials, string? local, CancellationToken cancellationToken)
+    {
+        SmtpSessionResult Failed(string error) => new()
+        {
+            Target = target,
+            Failure = SessionFailure.Protocol,
+            StartTlsOffered = client.Capabilities.HasFlag(SmtpCapabilities.StartTLS) || client.IsSecure,
+            LocalAddress = local,
+            Error = $"{target}: {error}",
+        };
+
+        if (!client.IsSecure)
+        {
+            return Failed("AUTH not sent: the session is not encrypted");
+        }
+
+        client.AuthenticationMechanisms.RemoveWhere(m => m is not ("PLAIN" or "LOGIN"));
+        if (client.AuthenticationMechanisms.Count == 0)
+        {
+            return Failed("the server offers neither AUTH PLAIN nor AUTH LOGIN");
+        }
+
+        try
+        {
+            await client.AuthenticateAsync(credentials, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (MailKit.Security.AuthenticationException e)
+        {
+            return Failed($"AUTH refused: {e.Message}");
+        }
+        catch (SmtpCommandException e)
+        {
+            return Failed($"AUTH failed: {(int)e.StatusCode} {e.Message}");
+        }
+        catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException
+                                      || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return Failed($"AUTH: {e.Message}") with { Failure = SessionFailure.Dropped };
+        }
+    }
+
     private async Task<SmtpSessionResult> TransactAsync(
         string key, PooledConnection connection, SmtpTarget target, string from, IReadOnlyList<string> recipients,
-        MimeMessage message, CancellationToken cancellationToken)
+        RelayMessage message, CancellationToken cancellationToken)
     {
         var client = connection.Client;
         client.Replies.Clear();
@@ -235,9 +382,46 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         };
         var sender = new MailboxAddress("", from);
         var rcpts = recipients.Select(r => new MailboxAddress("", r)).ToList();
+        if (client.Capabilities.HasFlag(SmtpCapabilities.Size) && client.MaxSize > 0 && message.Data.LongLength is var size && size > client.MaxSize)
+        {
+            // RFC 1870 §6.1: a message larger than the server's SIZE is not sent; it can never be accepted there.
+            await pool.ReturnAsync(key, connection).ConfigureAwait(false);
+            return result with
+            {
+                Replies = recipients.Select(r => new RecipientReply(r, 552, $"5.3.4 message size {size} exceeds the fixed maximum message size {client.MaxSize} of {target.MxHost} (SIZE); not sent")).ToList(),
+            };
+        }
+
+
+        // RFC 6531 §3.2: UTF-8 in the header or the envelope needs SMTPUTF8; without it the message cannot be
+        // relayed unchanged, so it is refused for good (RFC 6531 §3.4, 5.6.7) before MAIL FROM.
+        var needsUtf8 = message.EightBitHeaders || !Ascii.IsValid(from) || recipients.Any(r => !Ascii.IsValid(r));
+        if (needsUtf8 && !client.Capabilities.HasFlag(SmtpCapabilities.UTF8))
+        {
+            await pool.ReturnAsync(key, connection).ConfigureAwait(false);
+            return result with
+            {
+                Replies = recipients.Select(r => new RecipientReply(
+                    r, 553, "5.6.7 the message needs SMTPUTF8 (UTF-8 address or header) and the server does not offer it (RFC 6531 §3.4)")).ToList(),
+            };
+        }
+
+        // RFC 6152 §3: an 8-bit body goes as BODY=8BITMIME; only a server without 8BITMIME gets a 7-bit
+        // conversion (as Postfix does), and the outcome says so.
+        var data = message;
+        string? conversion = null;
+        if (message.EightBitBody && !client.Capabilities.HasFlag(SmtpCapabilities.EightBitMime))
+        {
+            data = RelayMessage.FromQueued(SevenBitConversion.Convert(message));
+            conversion = "body converted to 7bit: the server does not offer 8BITMIME (RFC 6152 §3)";
+        }
+
+        var wire = RawMessageEntity.Wrap(data.Data, data.HeaderLength, data.EightBitBody, out var body);
+        client.International = needsUtf8;
+        result = result with { Conversion = conversion };
         try
         {
-            var dataReply = await client.SendAsync(message, sender, rcpts, cancellationToken).ConfigureAwait(false);
+            var dataReply = await client.SendAsync(wire, sender, rcpts, cancellationToken).ConfigureAwait(false);
             var replies = recipients.Select(r => client.Replies.TryGetValue(r, out var reply) && reply.Code >= 400
                     ? reply
                     : new RecipientReply(r, 250, dataReply))
@@ -250,14 +434,21 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
             // Every reply decides: each recipient gets the reply that concerns it (see TransactionReplies).
             var replies = TransactionReplies.Assign(recipients, client.Replies, e);
             await SmtpConnectionPool.CloseAsync(client).ConfigureAwait(false);
+            if (target.Limit is { } limit && e is SmtpCommandException command && IsBusy((int)command.StatusCode, command.Message))
+            {
+                await limiter.ReportBusyAsync(target.Destination ?? target.MxHost, limit, cancellationToken).ConfigureAwait(false);
+            }
+
             return result with { Replies = replies };
         }
         catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException or ServiceNotConnectedException
                                       || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            // RFC 5321 §4.1.1.4: without a final DATA reply the message was not delivered.
+            // RFC 5321 §4.1.1.4: without a final DATA reply the message was not delivered. When the whole body
+            // had gone out, the server may still have taken it (RFC 1047): the status says so.
             client.Dispose();
-            return result with { Failure = SessionFailure.Dropped, Error = $"{result.Target}: {e.Message}" };
+            var after = body.Sent ? " (connection lost after the whole message was sent, before the server's reply: a duplicate is possible)" : "";
+            return result with { Failure = SessionFailure.Dropped, Error = $"{result.Target}: {e.Message}{after}" };
         }
     }
 }

@@ -25,6 +25,9 @@ public enum SessionFailure
 
     /// <summary>A command timed out or the connection dropped mid-session.</summary>
     Dropped,
+
+    /// <summary>The destination's fleet-wide limit gave no connection slot or rate token in time; nothing was sent.</summary>
+    Throttled,
 }
 
 /// <summary>An SMTP reply to one recipient.</summary>
@@ -64,8 +67,14 @@ public sealed record SmtpSessionResult
     /// <summary>Our local address of the session (TLS-RPT sending-mta-ip).</summary>
     public string? LocalAddress { get; init; }
 
+    /// <summary>Set when the bytes sent differ from the queued ones, and why (a 7-bit conversion).</summary>
+    public string? Conversion { get; init; }
+
     /// <summary>The transaction ran on a pooled connection: no new TLS session was negotiated for it.</summary>
     public bool Reused { get; init; }
+
+    /// <summary>The server said it is busy (421, "too many connections"): the destination's fleet-wide limit goes down.</summary>
+    public bool Busy { get; init; }
 
     /// <summary>
     /// Set when opportunistic TLS failed (STARTTLS refused, handshake broken) and the message went in plaintext

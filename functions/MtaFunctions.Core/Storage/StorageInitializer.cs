@@ -8,7 +8,8 @@ namespace MtaFunctions.Core.Storage;
 /// </summary>
 public sealed class StorageInitializer(
     OutboundQueueWriter writer, DeliveryStore deliveries, PoisonQueue poison, StsPolicyStore stsPolicies,
-    ReceivedTlsReportStore receivedTlsReports, TlsResultsStore tlsResults, SentTlsReportsStore sentTlsReports)
+    ReceivedTlsReportStore receivedTlsReports, TlsResultsStore tlsResults, SentTlsReportsStore sentTlsReports,
+    DestinationLimitStore destinationLimits)
 {
     /// <summary>Creates everything missing.</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
@@ -20,5 +21,6 @@ public sealed class StorageInitializer(
         await receivedTlsReports.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         await tlsResults.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         await sentTlsReports.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        await destinationLimits.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
     }
 }

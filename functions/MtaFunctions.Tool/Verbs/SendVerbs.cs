@@ -90,15 +90,19 @@ public sealed record StatusReport(string Id, string State, string? PoisonReason,
     public static async Task<StatusReport?> ReadAsync(ToolContext ctx, string id, CancellationToken ct)
     {
         var rows = await ctx.Client.GetStatusAsync(id, ct).ConfigureAwait(false);
-        if (rows.Count > 0)
-        {
-            return new StatusReport(id, "attempted", null, rows);
-        }
 
-        var poisoned = (await ctx.Get<PoisonQueue>().ListAsync(ct).ConfigureAwait(false)).FirstOrDefault(p => p.EnvelopeId == id);
+        // A poisoned message also has rows (each recipient failed with the reason): the poison entry decides.
+        var poisoned = rows.Count > 0 && rows.Any(r => r.LastReply?.StartsWith("poisoned: ", StringComparison.Ordinal) != true)
+            ? null
+            : (await ctx.Get<PoisonQueue>().ListAsync(ct).ConfigureAwait(false)).FirstOrDefault(p => p.EnvelopeId == id);
         if (poisoned is not null)
         {
             return new StatusReport(id, "poisoned", poisoned.Record?.Reason ?? "(no reason recorded)", rows);
+        }
+
+        if (rows.Count > 0)
+        {
+            return new StatusReport(id, "attempted", null, rows);
         }
 
         var (_, queued) = await ctx.Get<QueueControl>().ShowAsync(id, ct).ConfigureAwait(false);

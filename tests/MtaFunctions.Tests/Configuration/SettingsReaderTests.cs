@@ -148,6 +148,38 @@ public sealed class SettingsReaderTests
         Assert.Equal("setting Queue:Outbound:Tls:Rules:1: domain 'twice.example' is already set by Queue:Outbound:Tls:Rules:0", e.Message);
     }
 
+    [Fact]
+    public void Read_NoSettings_PinsRouteAndLimitDefaults()
+    {
+        var s = Read().Outbound;
+        Assert.Null(s.Relay);
+        Assert.Empty(s.Routes);
+        Assert.Null(s.RouteFor("example.com"));
+        Assert.Equal(new DestinationLimit(20, 0), s.Limits.Default);
+        Assert.Equal(TimeSpan.FromMinutes(1), s.Limits.MaxWait);
+        Assert.Empty(s.Limits.Rules);
+        Assert.Equal(50, s.MaxRecipientsPerTransaction);
+        Assert.Equal(26_214_400, s.MaxMessageSize);
+    }
+
+    [Fact]
+    public void Limits_RuleForHostWinsOverDomain_RouteOverridesDefault()
+    {
+        var s = Read(
+            (SettingKeys.LimitsMaxConnections, "8"),
+            ("Queue:Outbound:Limits:Rules:0:Domain", "*.google.example"),
+            ("Queue:Outbound:Limits:Rules:0:MaxConnections", "30"),
+            ("Queue:Outbound:Limits:Rules:1:Domain", "gmail.example"),
+            ("Queue:Outbound:Limits:Rules:1:MessagesPerMinute", "600"),
+            ("Queue:Outbound:Relay:Host", "relay.example:587"),
+            ("Queue:Outbound:Relay:MaxConnections", "3")).Outbound;
+
+        Assert.Equal(new DestinationLimit(30, 0), s.Limits.For("mx1.google.example", "gmail.example"));
+        Assert.Equal(new DestinationLimit(8, 600), s.Limits.For("mx.other.example", "gmail.example"));
+        Assert.Equal(new DestinationLimit(8, 0), s.Limits.For("mx.other.example", "other.example"));
+        Assert.Equal(new DestinationLimit(3, 0), s.Limits.For(s.Relay!));
+    }
+
     [Theory]
     [InlineData("90s", 90)]
     [InlineData("5m", 300)]

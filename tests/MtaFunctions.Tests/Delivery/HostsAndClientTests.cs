@@ -25,7 +25,9 @@ public sealed class HostsAndClientTests(AzuriteFixture storage) : IClassFixture<
         host.AddSmtpServer("127.0.0.31", host.Ca.IssueServer(["mx.fn.test"]));
         await host.SendAsync(Sender, ["a@fn.test"], MtaTestHost.Message(Sender, "a@fn.test"));
         var received = Assert.Single((await host.OutboundQueue.ReceiveMessagesAsync(1)).Value);
-        var message = QueuesModelFactory.QueueMessage(received.MessageId, received.PopReceipt, received.Body, 1);
+        // host.json messageEncoding "none": the trigger gets the queue text as stored (the producer's base64).
+        var raw = BinaryData.FromString(Convert.ToBase64String(received.Body.ToArray()));
+        var message = QueuesModelFactory.QueueMessage(received.MessageId, received.PopReceipt, raw, 1);
 
         await new DeliverOutbound(host.Handler).Run(message, CancellationToken.None);
 
@@ -86,7 +88,8 @@ public sealed class HostsAndClientTests(AzuriteFixture storage) : IClassFixture<
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "functions", "MtaFunctions", "host.json")));
         var queues = doc.RootElement.GetProperty("extensions").GetProperty("queues");
         Assert.Equal(QueueLimits.MaxDequeueCount, queues.GetProperty("maxDequeueCount").GetInt32());
-        Assert.Equal("base64", queues.GetProperty("messageEncoding").GetString());
+        // The handler decodes base64 itself, so a payload that is not base64 is poisoned with its reason.
+        Assert.Equal("none", queues.GetProperty("messageEncoding").GetString());
     }
 
     [Fact]

@@ -29,8 +29,17 @@ public sealed partial class BicepSnapshot
     /// <summary>The parameter values given to the template (after azd's substitution).</summary>
     public IReadOnlyDictionary<string, string> Parameters { get; }
 
+    // One evaluation per distinct environment for the whole run (a snapshot takes seconds; tests only read it).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<BicepSnapshot>>> Cache = new(StringComparer.Ordinal);
+
     /// <summary>Evaluates the template for an azd environment (e.g. AZURE_ENV_NAME, AZURE_LOCATION, MAIL_DOMAIN).</summary>
-    public static async Task<BicepSnapshot> OfAzdEnvironmentAsync(IReadOnlyDictionary<string, string> azdEnvironment)
+    public static Task<BicepSnapshot> OfAzdEnvironmentAsync(IReadOnlyDictionary<string, string> azdEnvironment)
+    {
+        var key = string.Join('\n', azdEnvironment.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"{v.Key}={v.Value}"));
+        return Cache.GetOrAdd(key, _ => new Lazy<Task<BicepSnapshot>>(() => EvaluateAsync(azdEnvironment))).Value;
+    }
+
+    private static async Task<BicepSnapshot> EvaluateAsync(IReadOnlyDictionary<string, string> azdEnvironment)
     {
         var bicepDirectory = Path.Combine(RepoPaths.Root, "bicep");
         var types = ParameterTypes(File.ReadAllText(Path.Combine(bicepDirectory, "main.bicep")));

@@ -20,21 +20,122 @@ public sealed partial class DeployScriptTests : IDisposable
 
     public void Dispose() => az.Dispose();
 
+    /// <summary>Every shell script of the repository (not node_modules or build output).</summary>
+    public static TheoryData<string> Scripts { get; } = new(
+        Directory.EnumerateFiles(RepoPaths.Root, "*.sh", SearchOption.AllDirectories)
+            .Select(path => Path.GetRelativePath(RepoPaths.Root, path))
+            .Where(path => !path.Split(Path.DirectorySeparatorChar).Any(part => part is "node_modules" or "bin" or "obj" or ".git" or "TestResults"))
+            .Order(StringComparer.Ordinal));
+
     [Fact]
-    public async Task DeployScript_BashSyntax_IsValid()
+    public void Scripts_IncludeEveryInfraScriptAndTheTestRunner()
     {
-        var result = await CommandLine.RunAsync("bash", ["-n", Script], RepoPaths.Root);
+        var scripts = Scripts.Select(row => row.Data).ToList();
+        foreach (var script in new[] { "infra/deploy.sh", "infra/common.sh", "infra/postprovision.sh", "tests/run-tests.sh" })
+        {
+            Assert.Contains(script.Replace('/', Path.DirectorySeparatorChar), scripts);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Scripts))]
+    public async Task Script_BashSyntaxAndShellCheck_FindNothing(string script)
+    {
+        var syntax = await CommandLine.RunAsync("bash", ["-n", script], RepoPaths.Root);
+        Assert.True(syntax.ExitCode == 0, syntax.ToString());
+        var shellcheck = CommandLine.FindOnPath("shellcheck")
+            ?? throw new InvalidOperationException("shellcheck is not installed (tests/apt-packages.txt lists it: apt-get install shellcheck)");
+        var result = await CommandLine.RunAsync(shellcheck, ["--severity=style", "--external-sources", script], RepoPaths.Root);
         Assert.True(result.ExitCode == 0, result.ToString());
     }
 
     [Fact]
-    public async Task DeployScript_ShellCheck_FindsNothing()
+    public async Task DeployScript_EveryAzdVariable_IsForwarded()
     {
-        var shellcheck = CommandLine.FindOnPath("shellcheck")
-            ?? throw new InvalidOperationException("shellcheck is not installed (tests/apt-packages.txt lists it: apt-get install shellcheck)");
-        var result = await CommandLine.RunAsync(shellcheck, ["--severity=style", Script], RepoPaths.Root);
+        // The values azd would pass for each ${VAR} of bicep/main.parameters.json, none of them a default.
+        var result = await Deploy(
+            ["-e", "test", "-l", "swedencentral", "--skip-build"],
+            ("MAIL_DOMAIN", "example.com"), ("VNET_ENABLED", "true"), ("EGRESS_REVERSE_FQDN", "mta.example.com."),
+            ("FUNCTIONS_RUNTIME_VERSION", "9.0"), ("DNS_SERVERS", "192.0.2.53"));
         Assert.True(result.ExitCode == 0, result.ToString());
+
+        var create = Assert.Single(az.Calls, call => call.StartsWith("deployment sub create", StringComparison.Ordinal));
+        foreach (var parameter in new[]
+        {
+            "environmentName=test", "location=swedencentral", "principalId=00000000-0000-0000-0000-00000000abcd", "principalType=User",
+            "vnetEnabled=true", "egressReverseFqdn=mta.example.com.", "mailDomain=example.com", "runtimeVersion=9.0", "dnsServers=192.0.2.53",
+        })
+        {
+            Assert.Contains($" {parameter} ", create, StringComparison.Ordinal);
+        }
+
+        // Whatever main.parameters.json maps, the script passes: a new mapping cannot be forgotten.
+        Assert.All(AzdParameterNames(), name => Assert.Contains($" {name}=", create, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task DeployScript_SecondRunWithSkipBuild_KeepsWhatTheAzdEnvironmentSet()
+    {
+        // `azd up` ran first: its environment holds the choices; deploy.sh only gets the environment name.
+        az.WriteAzdEnvironment("test", new Dictionary<string, string>
+        {
+            ["AZURE_ENV_NAME"] = "test",
+            ["AZURE_LOCATION"] = "swedencentral",
+            ["MAIL_DOMAIN"] = "example.com",
+            ["VNET_ENABLED"] = "true",
+            ["EGRESS_REVERSE_FQDN"] = "mta.example.com.",
+            ["FUNCTIONS_RUNTIME_VERSION"] = "9.0",
+            ["DNS_SERVERS"] = "192.0.2.53",
+            ["AZURE_RESOURCE_GROUP"] = "rg-chosen",
+        });
+        var result = await Deploy("-e", "test", "--skip-build");
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        Assert.Contains("env get-values --environment test", az.AzdCalls);
+        var create = Assert.Single(az.Calls, call => call.StartsWith("deployment sub create", StringComparison.Ordinal));
+        foreach (var parameter in new[]
+        {
+            "resourceGroupName=rg-chosen", "location=swedencentral", "vnetEnabled=true", "egressReverseFqdn=mta.example.com.",
+            "mailDomain=example.com", "runtimeVersion=9.0", "dnsServers=192.0.2.53",
+        })
+        {
+            Assert.Contains($" {parameter} ", create, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task DeployScript_OptionsAndEnvironment_WinOverTheAzdEnvironment()
+    {
+        az.WriteAzdEnvironment("test", new Dictionary<string, string>
+        {
+            ["AZURE_LOCATION"] = "westeurope",
+            ["MAIL_DOMAIN"] = "example.com",
+            ["DNS_SERVERS"] = "192.0.2.53",
+        });
+        var result = await Deploy(["-e", "test", "-l", "swedencentral", "-d", "example.org", "--skip-build"], ("DNS_SERVERS", "198.51.100.53"));
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        var create = Assert.Single(az.Calls, call => call.StartsWith("deployment sub create", StringComparison.Ordinal));
+        Assert.Contains(" location=swedencentral ", create, StringComparison.Ordinal);
+        Assert.Contains(" mailDomain=example.org ", create, StringComparison.Ordinal);
+        Assert.Contains(" dnsServers=198.51.100.53 ", create, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeployScript_SkipBuildMakingKeys_RestartsTheAppOnce()
+    {
+        await Deploy("-e", "test", "-l", "swedencentral", "-d", "example.com", "--skip-build");
+        var restart = $"functionapp restart --resource-group rg-test --name {FakeAzureCli.FunctionApp} --output none";
+        Assert.Single(az.Calls, call => call == restart);
+
+        // Keys exist now: nothing to pick up, no restart.
+        await Deploy("-e", "test", "-l", "swedencentral", "-d", "example.com", "--skip-build");
+        Assert.Single(az.Calls, call => call == restart);
+    }
+
+    private static IReadOnlyList<string> AzdParameterNames() =>
+        System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "bicep", "main.parameters.json")))!["parameters"]!
+            .AsObject().Select(p => p.Key).ToList();
 
     [Fact]
     public async Task DeployScript_NotLoggedIn_StopsBeforeDeploying()
@@ -74,7 +175,7 @@ public sealed partial class DeployScriptTests : IDisposable
             Assert.Contains($" {parameter} ", create, StringComparison.Ordinal);
         }
 
-        Assert.DoesNotContain(az.Calls, call => call.StartsWith("functionapp", StringComparison.Ordinal));
+        Assert.DoesNotContain(az.Calls, call => call.StartsWith("functionapp deployment", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -140,14 +241,28 @@ public sealed partial class DeployScriptTests : IDisposable
         return match.Groups["value"].Value;
     }
 
-    private Task<CommandResult> Deploy(params string[] arguments) =>
-        CommandLine.RunAsync("bash", [Script, .. arguments], RepoPaths.Root, new Dictionary<string, string>
+    private Task<CommandResult> Deploy(params string[] arguments) => Deploy(arguments, []);
+
+    private Task<CommandResult> Deploy(string[] arguments, params (string Name, string Value)[] environment)
+    {
+        var variables = new Dictionary<string, string>
         {
             ["PATH"] = az.BinDirectory + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH"),
-            ["AZURE_ENV_NAME"] = "",
-            ["AZURE_LOCATION"] = "",
-            ["MAIL_DOMAIN"] = "",
-            ["VNET_ENABLED"] = "",
             ["AZURE_RESOURCE_GROUP"] = "",
-        });
+            ["DKIM_RETRY_SECONDS"] = "0",
+        };
+
+        // Nothing of the caller's environment leaks in: every azd variable starts empty.
+        foreach (var name in new[] { "AZURE_ENV_NAME", "AZURE_LOCATION", "AZURE_PRINCIPAL_ID", "AZURE_PRINCIPAL_TYPE", "MAIL_DOMAIN", "VNET_ENABLED", "EGRESS_REVERSE_FQDN", "FUNCTIONS_RUNTIME_VERSION", "DNS_SERVERS" })
+        {
+            variables[name] = "";
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            variables[name] = value;
+        }
+
+        return CommandLine.RunAsync("bash", [Script, .. arguments], RepoPaths.Root, variables);
+    }
 }

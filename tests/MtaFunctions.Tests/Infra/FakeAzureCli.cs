@@ -1,9 +1,10 @@
 namespace MtaFunctions.Tests.Infra;
 
 /// <summary>
-/// A stand-in <c>az</c> on PATH for running <c>infra/deploy.sh</c> here, where Azure cannot be reached:
-/// the Azure control plane is the one boundary these tests replace. It logs every call, answers the
-/// deployment-output queries from fixed values, and keeps Key Vault secrets as files.
+/// A stand-in <c>az</c> and <c>azd</c> on PATH for running the scripts of <c>infra/</c> here, where Azure
+/// cannot be reached: the Azure control plane is the one boundary these tests replace. They log every
+/// call, <c>az</c> answers the deployment-output queries from fixed values and keeps Key Vault secrets as
+/// files, <c>azd env get-values</c> prints the azd environment a test wrote (<see cref="WriteAzdEnvironment"/>).
 /// </summary>
 public sealed class FakeAzureCli : IDisposable
 {
@@ -18,13 +19,28 @@ public sealed class FakeAzureCli : IDisposable
     {
         Directory.CreateDirectory(BinDirectory);
         Directory.CreateDirectory(SecretsDirectory);
-        var az = Path.Combine(BinDirectory, "az");
-        File.WriteAllText(az, Script);
-        if (!OperatingSystem.IsWindows())
+        Directory.CreateDirectory(Path.Combine(Root, "azd-env"));
+        foreach (var (name, script) in new[] { ("az", Script), ("azd", AzdScript) })
         {
-            File.SetUnixFileMode(az, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var file = Path.Combine(BinDirectory, name);
+            File.WriteAllText(file, script);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
         }
     }
+
+    /// <summary>The DKIM_KEYS output the stand-in deployment returns.</summary>
+    public const string DkimKeys = "rsa,example.com,mta-rsa,rsa-sha256,dkim-rsa ed25519,example.com,mta-ed25519,ed25519-sha256,dkim-ed25519";
+
+    /// <summary>The calls of <c>azd</c>, one line each.</summary>
+    public IReadOnlyList<string> AzdCalls =>
+        File.Exists(Path.Combine(Root, "azd-calls.log")) ? File.ReadAllLines(Path.Combine(Root, "azd-calls.log")) : [];
+
+    /// <summary>Writes the azd environment <paramref name="name"/> as <c>azd env get-values</c> prints it (KEY="value").</summary>
+    public void WriteAzdEnvironment(string name, IReadOnlyDictionary<string, string> values) =>
+        File.WriteAllLines(Path.Combine(Root, "azd-env", name), values.Select(v => $"{v.Key}=\"{v.Value}\""));
 
     public string Root { get; } = Path.Combine(Path.GetTempPath(), "mta-fake-az-" + Guid.NewGuid().ToString("N"));
 
@@ -75,7 +91,7 @@ public sealed class FakeAzureCli : IDisposable
               user.name) echo "operator@example.com" ;;
             esac ;;
           "ad signed-in-user") echo "00000000-0000-0000-0000-00000000abcd" ;;
-          "group create" | "provider register" | "deployment sub" | "functionapp deployment") ;;
+          "group create" | "provider register" | "deployment sub" | "functionapp deployment" | "functionapp restart") ;;
           "keyvault secret")
             name="$(value_of --name "$@")"
             if [ "$3" = show ]; then
@@ -94,12 +110,24 @@ public sealed class FakeAzureCli : IDisposable
             properties.outputs.EGRESS_IP.value) echo "{{EgressIp}}" ;;
             properties.outputs.EGRESS_IP_NAME.value) echo "{{EgressIpName}}" ;;
             properties.outputs.MTA_HOSTNAME.value) echo "{{Hostname}}" ;;
-            properties.outputs.DKIM_SIGNATURES.value*)
-              printf 'rsa\texample.com\tmta-rsa\trsa-sha256\tdkim-rsa\n'
-              printf 'ed25519\texample.com\tmta-ed25519\ted25519-sha256\tdkim-ed25519\n' ;;
+            properties.outputs.DKIM_KEYS.value) echo "{{DkimKeys}}" ;;
             *) echo "fake az: unknown output query" >&2; exit 64 ;;
           esac
         fi
         exit 0
+        """;
+
+    private string AzdScript => $$"""
+        #!/usr/bin/env bash
+        set -u
+        state="{{Root}}"
+        echo "$*" >> "$state/azd-calls.log"
+        if [ "$1 $2" = "env get-values" ] && [ "$3" = "--environment" ]; then
+          [ -f "$state/azd-env/$4" ] || { echo "ERROR: environment '$4' does not exist" >&2; exit 1; }
+          cat "$state/azd-env/$4"
+          exit 0
+        fi
+        echo "fake azd: unexpected call: $*" >&2
+        exit 64
         """;
 }

@@ -21,6 +21,15 @@ public sealed partial class SettingsDriftTests
     private static readonly Lazy<IReadOnlyList<string>> ExampleSettingNames = new(ReadExampleSettingNames);
     private static readonly Lazy<string> Readme = new(() => File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md")));
 
+    // The first name of each row of README's settings table (`A` / `__B` rows name A).
+    private static readonly Lazy<IReadOnlyList<string>> ReadmeSettingsTable = new(() =>
+        Readme.Value.Split('\n').SkipWhile(l => l.TrimEnd('\r') != "| setting | default | meaning |").Skip(2)
+            .TakeWhile(l => l.StartsWith('|'))
+            .Select(l => SettingRow().Match(l))
+            .Where(m => m.Success)
+            .Select(m => m.Groups["name"].Value)
+            .ToList());
+
     /// <summary>Catalog keys the Function App reads: all checked ones but LocalHost's own (its Kestrel port).</summary>
     public static TheoryData<string> FunctionAppKeys { get; } = new(
         SettingsCatalog.All
@@ -49,10 +58,38 @@ public sealed partial class SettingsDriftTests
 
     [Theory]
     [MemberData(nameof(CatalogKeys))]
-    public void Catalog_Key_IsDocumentedInReadme(string key)
+    public void Catalog_Key_IsARowOfReadmesSettingsTable(string key)
     {
-        var name = Definition(key).EnvironmentName;
-        Assert.True(Readme.Value.Contains($"`{name}`", StringComparison.Ordinal), $"README's settings table does not document `{name}`");
+        var pattern = EnvironmentNamePattern(key);
+        Assert.True(
+            ReadmeSettingsTable.Value.Any(pattern.IsMatch),
+            $"README's settings table has no row for `{Definition(key).EnvironmentName}`");
+    }
+
+    [Fact]
+    public void Readme_EverySettingRow_IsInTheOneSettingsTable()
+    {
+        // One table with a header row: a setting row anywhere else (a second table, a headerless fragment
+        // that renders as raw pipes) fails.
+        var lines = Readme.Value.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        var header = lines.FindIndex(l => l == "| setting | default | meaning |");
+        Assert.True(header >= 0 && lines[header + 1] == "|---|---|---|", "README has no settings table with a header row");
+        var end = lines.FindIndex(header + 2, l => !l.StartsWith('|'));
+        var outside = lines.Select((line, index) => (line, index))
+            .Where(l => (l.index < header || l.index >= end) && SettingRow().IsMatch(l.line))
+            .Select(l => $"line {l.index + 1}: {l.line}")
+            .ToList();
+        Assert.True(outside.Count == 0, "setting rows outside README's settings table:\n" + string.Join('\n', outside));
+        Assert.Equal(1, lines.Count(l => l == "| setting | default | meaning |"));
+    }
+
+    [Fact]
+    public void ReadmeSettingsTable_EveryRow_IsACatalogSetting()
+    {
+        var catalog = SettingsCatalog.All.Select(s => EnvironmentNamePattern(s.Key)).ToList();
+        Assert.All(ReadmeSettingsTable.Value, name => Assert.True(
+            catalog.Any(pattern => pattern.IsMatch(name) || pattern.IsMatch(name.Replace("<", "", StringComparison.Ordinal).Replace(">", "", StringComparison.Ordinal))),
+            $"README documents `{name}`, which the settings catalog does not list"));
     }
 
     [Fact]
@@ -72,6 +109,7 @@ public sealed partial class SettingsDriftTests
             .Select(pair => new KeyValuePair<string, string?>(pair.Key.Replace("__", ":", StringComparison.Ordinal), (string?)pair.Value));
         var settings = SettingsReader.Read(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
         Assert.NotEmpty(settings.Outbound.Rules);
+        Assert.NotNull(settings.Outbound.Relay);
     }
 
     [Fact]
@@ -134,6 +172,9 @@ public sealed partial class SettingsDriftTests
 
     [GeneratedRegex("<[^>]+>")]
     private static partial Regex Placeholder();
+
+    [GeneratedRegex(@"^\| `(?<name>(Queue|Report|Dns|LocalHost)__[^`]+)`")]
+    private static partial Regex SettingRow();
 
     // An object property line: `Name: value` or `'Name${x}Rest': value`.
     [GeneratedRegex(@"^\s*'?(?<name>[A-Za-z0-9_]*(?:\$\{[^}]*\}[A-Za-z0-9_]*)*)'?\s*:")]

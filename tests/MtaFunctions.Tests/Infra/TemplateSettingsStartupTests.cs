@@ -84,6 +84,19 @@ public sealed class TemplateSettingsStartupTests
         Assert.Contains($"TLS reports are OFF because a report setting cannot be used (delivery runs): {problem.Message}", run.Out, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AzdUp_VnetAndMailDomain_AppStartsWithTheNatIpAsEgressAddress()
+    {
+        var snapshot = await Snapshot(("MAIL_DOMAIN", "example.com"), ("VNET_ENABLED", "true"), ("EGRESS_REVERSE_FQDN", "mta.example.com."));
+        var settings = DeployedAppSettings.Resolve(snapshot.AppSettings(), DkimSecrets);
+        Assert.Equal(DeployedAppSettings.EgressIp, settings["Queue__Outbound__EgressIps"]);
+        await using var app = App.Start(settings);
+
+        Assert.Equal([System.Net.IPAddress.Parse(DeployedAppSettings.EgressIp)], app.Settings.Outbound.EgressIps);
+        Assert.Null(app.Settings.Report.Problem);
+        Assert.DoesNotContain(app.Logs.Entries, e => e.Level >= LogLevel.Error);
+    }
+
     private static Task<BicepSnapshot> Snapshot(params (string Name, string Value)[] environment)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal)

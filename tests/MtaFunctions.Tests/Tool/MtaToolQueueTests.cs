@@ -311,6 +311,12 @@ public sealed class MtaToolQueueTests(AzuriteFixture storage) : IClassFixture<Az
     }
 
     // SMTP's end of data takes the message's last CRLF (RFC 5321 §4.1.1.4); the test server hands the rest over.
-    private static void AssertSameMessage(byte[] queued, byte[] received) =>
-        Assert.Equal(System.Text.Encoding.ASCII.GetString(queued).TrimEnd('\r', '\n'), System.Text.Encoding.ASCII.GetString(received).TrimEnd('\r', '\n'));
+    // The MTA adds one Received: field on top (RFC 5321 §4.4); the rest is the queued bytes.
+    private static void AssertSameMessage(byte[] queued, byte[] received)
+    {
+        var text = System.Text.Encoding.ASCII.GetString(received);
+        Assert.StartsWith("Received: by ", text, StringComparison.Ordinal);
+        var body = text[(text.IndexOf("\r\n", text.IndexOf("\r\n", StringComparison.Ordinal) + 2, StringComparison.Ordinal) + 2)..];
+        Assert.Equal(System.Text.Encoding.ASCII.GetString(queued).TrimEnd('\r', '\n'), body.TrimEnd('\r', '\n'));
+    }
 }

@@ -34,6 +34,20 @@ public sealed class MtaStsFetcher(IDnsResolver dns, DestinationGuard guard, Trus
     /// <summary>Fetches and parses the policy of <paramref name="domain"/>. Failures are values, never exceptions.</summary>
     public async Task<MtaStsFetchResult> FetchAsync(string domain, CancellationToken cancellationToken)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var result = await FetchCoreAsync(domain, cancellationToken).ConfigureAwait(false);
+        var outcome = new KeyValuePair<string, object?>("tlsrpt.result.type", result.Failure?.ToWire() ?? "success");
+        Telemetry.MtaTelemetry.MtaStsFetchDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, outcome);
+        if (result.Failure is not null)
+        {
+            Telemetry.MtaTelemetry.MtaStsFetchFailures.Add(1, outcome);
+        }
+
+        return result;
+    }
+
+    private async Task<MtaStsFetchResult> FetchCoreAsync(string domain, CancellationToken cancellationToken)
+    {
         var host = $"mta-sts.{domain}";
         CertificateVerdict? verdict = null;
         using var handler = new SocketsHttpHandler

@@ -48,7 +48,7 @@ public sealed class InProcessDnssecTests(DnssecLab lab)
             ["Report:Tls:Aggregate:Send"] = "daily",
         }).AddInMemoryCollection(Reporting.Outbound.TestDkimKeys.Settings("rsa").Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build();
         await using var services = new ServiceCollection().AddLogging().AddMtaCore(config).BuildServiceProvider();
-        Assert.IsType<InProcessDnssecResolver>(services.GetRequiredService<IDnsResolver>());
+        Assert.IsType<InProcessDnssecResolver>(Assert.IsType<Core.Telemetry.MeteredDnsResolver>(services.GetRequiredService<IDnsResolver>()).Inner);
         var message = new MimeMessage();
         message.From.Add(MailboxAddress.Parse("sender@sender.example.test"));
         message.To.Add(MailboxAddress.Parse($"rcpt@{domain}"));

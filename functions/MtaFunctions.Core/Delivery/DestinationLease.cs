@@ -1,0 +1,90 @@
+using Azure;
+
+namespace MtaFunctions.Core.Delivery;
+
+/// <summary>
+/// A connection slot of a destination held by this instance: renewed in the background while the connection is
+/// open, freed when disposed.
+/// </summary>
+public sealed class DestinationLease : IAsyncDisposable
+{
+    private readonly DestinationLimiter _limiter;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _renewal;
+    private ETag _etag;
+    private int _disposed;
+
+    internal DestinationLease(DestinationLimiter limiter, string destination, int index, string holder, ETag etag)
+    {
+        _limiter = limiter;
+        Destination = destination;
+        Index = index;
+        Holder = holder;
+        _etag = etag;
+        _renewal = RenewAsync();
+    }
+
+    /// <summary>The destination (MX host or route) the slot belongs to.</summary>
+    public string Destination { get; }
+
+    /// <summary>The slot number.</summary>
+    public int Index { get; }
+
+    /// <summary>Who holds it: instance and connection.</summary>
+    public string Holder { get; }
+
+    /// <summary>False once a renewal found the slot taken over (it lapsed, e.g. the instance was paused for a minute).</summary>
+    public bool Held { get; private set; } = true;
+
+    private async Task RenewAsync()
+    {
+        try
+        {
+            while (Held)
+            {
+                await Task.Delay(DestinationLimiter.SlotHold / 3, _limiter.Time, _stop.Token).ConfigureAwait(false);
+                if (await _limiter.RenewAsync(this, _etag, _stop.Token).ConfigureAwait(false) is { } etag)
+                {
+                    _etag = etag;
+                }
+                else
+                {
+                    Held = false;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed: the slot is being released.
+        }
+        catch (RequestFailedException)
+        {
+            // Storage unreachable: the hold lapses by itself; the connection is not cut for it.
+            Held = false;
+        }
+    }
+
+    /// <summary>Stops renewing and frees the slot.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _renewal.ConfigureAwait(false);
+        _stop.Dispose();
+        if (Held)
+        {
+            try
+            {
+                await _limiter.ReleaseAsync(this, _etag).ConfigureAwait(false);
+            }
+            catch (RequestFailedException)
+            {
+                // Storage unreachable: the hold lapses by itself within a minute.
+            }
+        }
+    }
+}

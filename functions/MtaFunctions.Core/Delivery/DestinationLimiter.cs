@@ -1,0 +1,198 @@
+using Azure;
+using MtaFunctions.Core.Configuration;
+using MtaFunctions.Core.Storage;
+
+namespace MtaFunctions.Core.Delivery;
+
+/// <summary>
+/// Fleet-wide limits per destination (an MX host or a route): at most N concurrent SMTP connections and at most
+/// R messages per minute across every instance, and fewer connections for a while after the destination said
+/// it was busy (421, "too many connections").
+/// </summary>
+/// <remarks>
+/// Approach:
+/// 1. Counts live in table rows changed with optimistic concurrency (<see cref="DestinationLimitStore"/>), never in
+///    memory: 40 instances behind one NAT address look like one sender to the receiver.
+/// 2. A connection holds a slot row for as long as it is open; the hold lapses after <see cref="SlotHold"/> unless
+///    renewed, so a crashed instance frees its slots by itself.
+/// 3. Messages per minute are taken in small blocks per instance, so a message costs no storage operation of its
+///    own when no rate is set, and a fraction of one when it is.
+/// 4. A busy reply lowers the limit to one less than the connections open, which grows back by one per minute.
+/// 5. Waiting is bounded by <c>Limits:MaxWait</c>; a caller that gets no slot puts its recipients back on the
+///    queue without counting an attempt (nothing is lost, nothing bounces for our own pacing).
+/// </remarks>
+public sealed class DestinationLimiter(DestinationLimitStore store, DestinationLimitSettings settings, TimeProvider time)
+{
+    /// <summary>How long a slot is held without renewal.</summary>
+    public static readonly TimeSpan SlotHold = TimeSpan.FromSeconds(60);
+
+    private static readonly TimeSpan MaxPoll = TimeSpan.FromSeconds(2);
+    private readonly string _instance = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+    private readonly Dictionary<string, LocalTokens> _tokens = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The limits of the destinations; read by callers to pick the limit of a session.</summary>
+    public DestinationLimitSettings Settings => settings;
+
+    /// <summary>Waits for a connection slot of <paramref name="destination"/>.</summary>
+    /// <param name="destination">MX host or route.</param>
+    /// <param name="limit">Its limit.</param>
+    /// <param name="stopWaiting">Checked between polls: true ends the wait with null (e.g. a pooled connection to the destination became idle).</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The held slot (dispose it when the connection closes), or null when none came free within <c>MaxWait</c>.</returns>
+    public async Task<DestinationLease?> AcquireConnectionAsync(
+        string destination, DestinationLimit limit, Func<bool>? stopWaiting, CancellationToken cancellationToken)
+    {
+        var deadline = time.GetUtcNow() + settings.MaxWait;
+        var poll = TimeSpan.FromMilliseconds(50);
+        var holder = $"{_instance}/{Guid.NewGuid():N}";
+        while (true)
+        {
+            var now = time.GetUtcNow();
+            var snapshot = await store.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
+            var effective = EffectiveLimit(limit.MaxConnections, snapshot.Backoff, now);
+            var held = snapshot.Slots.Where(s => s.ExpiresAt > now).ToList();
+            if (held.Count < effective)
+            {
+                // Only slots below the limit are ever claimed, so at most `effective` can be held at once.
+                var free = Enumerable.Range(0, effective)
+                    .Where(i => !held.Any(s => s.Index == i))
+                    .OrderBy(_ => Random.Shared.Next())
+                    .ToList();
+                foreach (var index in free)
+                {
+                    var row = snapshot.Slots.FirstOrDefault(s => s.Index == index);
+                    var expires = now + SlotHold;
+                    if (await store.TryWriteSlotAsync(destination, index, holder, expires, row?.ETag, cancellationToken).ConfigureAwait(false) is { } etag)
+                    {
+                        return new DestinationLease(this, destination, index, holder, etag);
+                    }
+                }
+
+                // Lost every race: read again at once.
+                continue;
+            }
+
+            if (now >= deadline || stopWaiting?.Invoke() == true)
+            {
+                return null;
+            }
+
+            await Task.Delay(Jitter(poll), time, cancellationToken).ConfigureAwait(false);
+            poll = poll * 2 > MaxPoll ? MaxPoll : poll * 2;
+        }
+    }
+
+    /// <summary>Waits until one more message may start to <paramref name="destination"/> under its rate.</summary>
+    /// <returns>False when the rate did not allow it within <c>MaxWait</c>.</returns>
+    public async Task<bool> AcquireMessageAsync(string destination, DestinationLimit limit, CancellationToken cancellationToken)
+    {
+        if (limit.MessagesPerMinute <= 0)
+        {
+            return true;
+        }
+
+        var deadline = time.GetUtcNow() + settings.MaxWait;
+        while (true)
+        {
+            var now = time.GetUtcNow();
+            var window = Window(now);
+            lock (_tokens)
+            {
+                if (_tokens.TryGetValue(destination, out var local) && local.Window == window && local.Left > 0)
+                {
+                    local.Left--;
+                    return true;
+                }
+            }
+
+            var snapshot = await store.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
+            var used = snapshot.Rate is { } rate && rate.WindowStart == window ? rate.Count : 0;
+            var take = Math.Min(Block(limit.MessagesPerMinute), limit.MessagesPerMinute - used);
+            if (take > 0)
+            {
+                if (await store.TryWriteRateAsync(destination, window, used + take, snapshot.Rate?.ETag, cancellationToken).ConfigureAwait(false))
+                {
+                    lock (_tokens)
+                    {
+                        if (_tokens.TryGetValue(destination, out var local) && local.Window == window)
+                        {
+                            local.Left += take - 1;
+                        }
+                        else
+                        {
+                            _tokens[destination] = new LocalTokens(window, take - 1);
+                        }
+                    }
+
+                    return true;
+                }
+
+                continue;
+            }
+
+            var next = window.AddMinutes(1);
+            if (next > deadline)
+            {
+                // A block another request of this instance just reserved may still have a token left.
+                lock (_tokens)
+                {
+                    if (_tokens.TryGetValue(destination, out var local) && local.Window == window && local.Left > 0)
+                    {
+                        local.Left--;
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+
+            await Task.Delay(next - now + Jitter(TimeSpan.FromMilliseconds(200)), time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The destination answered busy (421, too many connections): fewer connections for everyone, one less than are
+    /// open now, growing back by one per minute.
+    /// </summary>
+    public async Task ReportBusyAsync(string destination, DestinationLimit limit, CancellationToken cancellationToken)
+    {
+        for (var tries = 0; tries < 5; tries++)
+        {
+            var now = time.GetUtcNow();
+            var snapshot = await store.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
+            var open = snapshot.Slots.Count(s => s.ExpiresAt > now);
+            var reduced = Math.Max(1, Math.Min(EffectiveLimit(limit.MaxConnections, snapshot.Backoff, now), open) - 1);
+            if (await store.TryWriteBackoffAsync(destination, reduced, now, snapshot.Backoff?.ETag, cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>The connection limit in force: the configured one, or a back-off that grows by one per minute since it was set.</summary>
+    public static int EffectiveLimit(int configured, BackoffRow? backoff, DateTimeOffset now) =>
+        backoff is null
+            ? configured
+            : (int)Math.Min(configured, backoff.Limit + Math.Max(0, Math.Floor((now - backoff.At).TotalMinutes)));
+
+    internal async Task<ETag?> RenewAsync(DestinationLease lease, ETag etag, CancellationToken cancellationToken) =>
+        await store.TryWriteSlotAsync(lease.Destination, lease.Index, lease.Holder, time.GetUtcNow() + SlotHold, etag, cancellationToken).ConfigureAwait(false);
+
+    internal Task ReleaseAsync(DestinationLease lease, ETag etag) =>
+        store.ReleaseSlotAsync(lease.Destination, lease.Index, etag, CancellationToken.None);
+
+    internal TimeProvider Time => time;
+
+    // Per instance, a tenth of the rate at a time: few storage operations, little left unused at a window's end.
+    private static int Block(int perMinute) => Math.Max(1, perMinute / 10);
+
+    private static DateTimeOffset Window(DateTimeOffset now) => new(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero);
+
+    private static TimeSpan Jitter(TimeSpan around) => around * (0.5 + Random.Shared.NextDouble());
+
+    private sealed class LocalTokens(DateTimeOffset window, int left)
+    {
+        public DateTimeOffset Window { get; } = window;
+        public int Left { get; set; } = left;
+    }
+}

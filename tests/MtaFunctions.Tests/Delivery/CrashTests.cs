@@ -1,0 +1,79 @@
+using MtaFunctions.Client;
+using MtaFunctions.Client.Contract;
+using MtaFunctions.Tests.Infrastructure;
+
+namespace MtaFunctions.Tests.Delivery;
+
+/// <summary>
+/// Never twice across a crash: the LocalHost process is killed with SIGKILL after one domain's 250 while the
+/// message as a whole is still in flight (another domain's transaction is open), then restarted.
+/// </summary>
+public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>
+{
+    private const string Sender = "app@sender.test";
+
+    [Fact]
+    public async Task KilledAfter250_Restarted_Redelivered_NoSecondCopy()
+    {
+        await using var peers = await MtaTestHost.StartAsync(storage);
+        peers.AddDomain("fast.test", "mx.fast.test", "127.0.0.81");
+        peers.AddDomain("slow.test", "mx.slow.test", "127.0.0.82");
+        var fast = peers.AddSmtpServer("127.0.0.81", peers.Ca.IssueServer(["mx.fast.test"]));
+        var slow = peers.AddSmtpServer("127.0.0.82", peers.Ca.IssueServer(["mx.slow.test"]));
+        var hold = new TaskCompletionSource<(int Code, string Text)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        slow.EndOfDataGate = hold.Task;
+        var settings = new Dictionary<string, string>
+        {
+            ["AzureWebJobsStorage"] = storage.ConnectionString,
+            ["Dns:Servers"] = peers.Dns.EndPoint.ToString(),
+            ["Queue:Outbound:Smtp:Port"] = peers.SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Queue:Outbound:Tls:ExtraRootCas"] = peers.Ca.PemFile,
+            ["Queue:Outbound:AllowPrivateDestinations"] = "true",
+            ["Queue:Outbound:Hostname"] = "mta.sender.test",
+            ["LocalHost:Http:Port"] = "0",
+        };
+        var id = MtaClient.NewMessageId(TimeProvider.System);
+        var body = MtaTestHost.Message(Sender, "a@fast.test");
+        var writer = new OutboundQueueWriter(
+            peers.Storage.Queues.GetQueueClient(StorageNames.OutboundQueue), peers.Storage.Blobs.GetBlobContainerClient(StorageNames.MessageContainer));
+        await writer.EnqueueNewAsync(id, Sender, ["a@fast.test", "b@slow.test"], body, DateTimeOffset.UtcNow);
+
+        using (var first = KillableLocalHost.Start(settings))
+        {
+            // fast.test said 250 and its row is written; slow.test has the whole message and holds its reply:
+            // the message as a whole is still in flight (its queue message not yet completed).
+            await WaitAsync(async () => fast.EndOfDataCount > 0 && slow.EndOfDataCount > 0 && (await peers.StatusAsync(id)).ContainsKey("a@fast.test"), first);
+            first.KillHard();
+        }
+
+        // The dead session's transaction ends without delivery at slow.test (the reply never reached anyone).
+        hold.SetResult((451, "4.3.0 the client went away"));
+
+        // The queue hands the in-flight message out again once its invisibility ends (10 minutes, fixed by
+        // the WebJobs queue listener); the same envelope queued again stands in for that redelivery.
+        await writer.EnqueueNewAsync(id, Sender, ["a@fast.test", "b@slow.test"], body, DateTimeOffset.UtcNow);
+        slow.EndOfDataGate = null;
+        using (var second = KillableLocalHost.Start(settings))
+        {
+            await WaitAsync(async () => (await peers.StatusAsync(id)).TryGetValue("b@slow.test", out var row) && row.State == nameof(DeliveryState.Delivered), second);
+        }
+
+        // The test servers share one inbox: count by envelope recipient.
+        Assert.Single(peers.Inbox, m => m.To.SequenceEqual(["a@fast.test"]));
+        Assert.Single(peers.Inbox, m => m.To.SequenceEqual(["b@slow.test"]));
+        var status = await peers.StatusAsync(id);
+        Assert.Equal(nameof(DeliveryState.Delivered), status["a@fast.test"].State);
+        Assert.Equal(nameof(DeliveryState.Delivered), status["b@slow.test"].State);
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, KillableLocalHost host)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (!await condition())
+        {
+            Assert.False(host.HasExited, $"LocalHost exited:\n{host.Output}");
+            Assert.True(DateTime.UtcNow < deadline, $"timed out; LocalHost output:\n{host.Output}");
+            await Task.Delay(50);
+        }
+    }
+}

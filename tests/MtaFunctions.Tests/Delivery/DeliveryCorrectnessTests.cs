@@ -1,0 +1,253 @@
+using System.Text;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using MtaFunctions.Client.Contract;
+using MtaFunctions.Tests.Infrastructure;
+using MtaFunctions.Tests.Smtp;
+
+namespace MtaFunctions.Tests.Delivery;
+
+/// <summary>
+/// Issue 10 with in-process peers: exact CRLF bytes and MAIL parameters, Received: trace, never twice,
+/// visible poison, validation at the door, unresolvable domains, a failed AAAA lookup.
+/// </summary>
+public sealed class DeliveryCorrectnessTests(AzuriteFixture storage) : IClassFixture<AzuriteFixture>
+{
+    private const string Sender = "app@sender.test";
+
+    [Fact]
+    public async Task Relay_EightBitBody_SentExactWithBody8BitMime_BelowOneReceivedField()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        host.AddDomain("exact.test", "mx.exact.test", "127.0.0.71");
+        host.AddSmtpServer("127.0.0.71", host.Ca.IssueServer(["mx.exact.test"]));
+        var queued = RelaySamples.Build("eightbit", Sender, "e@exact.test");
+
+        var id = await host.SendAsync(Sender, ["e@exact.test"], queued);
+        await host.PumpAsync();
+
+        var received = Assert.Single(host.Inbox);
+        Assert.Equal("8BITMIME", received.MailParameters?["BODY"]);
+        Assert.False(received.MailParameters!.ContainsKey("SMTPUTF8"));
+        Assert.Equal(WithoutFinalCrlf(RelaySamples.Crlf(queued)), RelaySamples.AfterOwnReceived(received.Data, id));
+    }
+
+    [Fact]
+    public async Task Relay_Utf8Header_SentWithSmtpUtf8()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        host.AddDomain("intl.test", "mx.intl.test", "127.0.0.72");
+        host.AddSmtpServer("127.0.0.72", host.Ca.IssueServer(["mx.intl.test"]));
+        var queued = RelaySamples.Build("utf8-header", Sender, "u@intl.test");
+
+        var id = await host.SendAsync(Sender, ["u@intl.test"], queued);
+        await host.PumpAsync();
+
+        var received = Assert.Single(host.Inbox);
+        Assert.True(received.MailParameters!.ContainsKey("SMTPUTF8"));
+        Assert.Equal(WithoutFinalCrlf(RelaySamples.Crlf(queued)), RelaySamples.AfterOwnReceived(received.Data, id));
+    }
+
+    // The in-process server keeps the data without the CRLF that belongs to the terminating "CRLF.CRLF".
+    private static byte[] WithoutFinalCrlf(byte[] data) => data[..^2];
+
+    [Fact]
+    public async Task Received_AddedOnTop_ByHostnameWithIdAndDate()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        host.AddDomain("trace.test", "mx.trace.test", "127.0.0.73");
+        host.AddSmtpServer("127.0.0.73", host.Ca.IssueServer(["mx.trace.test"]));
+        var queued = MtaTestHost.Message(Sender, "t@trace.test");
+
+        var id = await host.SendAsync(Sender, ["t@trace.test"], queued);
+        await host.PumpAsync();
+
+        var data = Encoding.ASCII.GetString(Assert.Single(host.Inbox).Data);
+        Assert.Matches($@"^Received: by mta\.sender\.test with HTTPS id {id};\r\n\t\w{{3}}, \d{{1,2}} \w{{3}} \d{{4}} \d\d:\d\d:\d\d [+-]\d{{4}}\r\nFrom: <{Sender}>", data);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(data, "^Received:", System.Text.RegularExpressions.RegexOptions.Multiline));
+    }
+
+    [Fact]
+    public async Task SameEnvelopeQueuedTwice_FirstDequeueEach_DeliveredOnce()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        host.AddDomain("twice.test", "mx.twice.test", "127.0.0.74");
+        host.AddSmtpServer("127.0.0.74", host.Ca.IssueServer(["mx.twice.test"]));
+        await host.SendAsync(Sender, ["g@twice.test"], MtaTestHost.Message(Sender, "g@twice.test"));
+        var payload = Assert.Single((await host.OutboundQueue.ReceiveMessagesAsync(1)).Value).Body.ToString();
+
+        // A producer retrying its enqueue: the same envelope arrives again as a new queue message (dequeue count 1).
+        await host.Handler.HandleAsync(payload, 1, CancellationToken.None);
+        await host.Handler.HandleAsync(payload, 1, CancellationToken.None);
+
+        Assert.Single(host.Inbox);
+    }
+
+    [Fact]
+    public async Task NotBase64_FunctionTrigger_PoisonedWithReason()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        var raw = "{\"id\":\"plain-json\"} is not base64!";
+        var message = Azure.Storage.Queues.Models.QueuesModelFactory.QueueMessage("m1", "p1", BinaryData.FromString(raw), 1);
+
+        await new DeliverOutbound(host.Handler).Run(message, CancellationToken.None);
+
+        var poisoned = Assert.Single(await host.PoisonedAsync());
+        Assert.StartsWith("outbound queue message: not base64", poisoned.Reason);
+        Assert.Equal(raw, poisoned.Payload);
+    }
+
+    [Fact]
+    public async Task NotBase64_LocalHostQueueTrigger_PoisonedWithReason()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        var raw = "<<not base64>>";
+        await new QueueClient(storage.ConnectionString, StorageNames.OutboundQueue).SendMessageAsync(raw);
+        using var app = MtaFunctions.LocalHost.LocalHostBuilder.Build([], Path.GetTempPath(), c => c.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = storage.ConnectionString,
+            ["Dns:Servers"] = host.Dns.EndPoint.ToString(),
+            ["LocalHost:Http:Port"] = "0",
+        }));
+        await app.StartAsync();
+        try
+        {
+            for (var i = 0; i < 150 && (await host.PoisonQueue.PeekMessagesAsync(1)).Value.Length == 0; i++)
+            {
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+
+        var poisoned = Assert.Single(await host.PoisonedAsync());
+        Assert.StartsWith("outbound queue message: not base64", poisoned.Reason);
+        Assert.Equal(raw, poisoned.Payload);
+    }
+
+    [Fact]
+    public async Task Poisoned_StatusShowsEachRecipientFailedWithReason()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        var payload = """{"id":"m-poison-status","from":"a@b.test","to":["c@d.test","e@d.test"],"messageBlob":"gone.eml","queuedAt":"2026-01-01T00:00:00Z"}""";
+
+        await host.Handler.HandleAsync(payload, 1, CancellationToken.None);
+
+        var status = await Tool.ToolRun.RunAsync(["status", "m-poison-status", "--connection-string", storage.ConnectionString]);
+        Assert.True(status.Exit == 0, status.ToString());
+        var lines = status.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains("@d.test: ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, lines.Count);
+        Assert.All(lines, l => Assert.Matches(@"^[ce]@d\.test: failed .*reply=""poisoned: outbound envelope: messageBlob: blob 'gone\.eml' does not exist""", l));
+    }
+
+    [Fact]
+    public async Task LineOver998_OtherProducer_PoisonedWithReason()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        var body = Convert.ToBase64String(MtaTestHost.Message("a@b.test", "c@d.test", body: new string('y', 999) + "\r\n"));
+        var payload = $$"""{"id":"m-long","from":"a@b.test","to":["c@d.test"],"message":"{{body}}","queuedAt":"2026-01-01T00:00:00Z"}""";
+
+        await host.Handler.HandleAsync(payload, 1, CancellationToken.None);
+
+        Assert.Equal("outbound envelope: message: a line of 999 octets; at most 998 are allowed (RFC 5321 §4.5.3.1.6)", Assert.Single(await host.PoisonedAsync()).Reason);
+        Assert.Equal(nameof(DeliveryState.Failed), (await host.StatusAsync("m-long"))["c@d.test"].State);
+    }
+
+    [Fact]
+    public async Task Client_LineOver998_RefusedAtEnqueue()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        var message = MtaTestHost.Message(Sender, "c@d.test", body: "short\r\n" + new string('z', 999) + "\r\n");
+
+        var e = await Assert.ThrowsAsync<EnvelopeFormatException>(() => host.SendAsync(Sender, ["c@d.test"], message));
+
+        Assert.Equal("outbound envelope: message: line 10 is 999 octets; at most 998 are allowed (RFC 5321 §4.5.3.1.6): encode that part as quoted-printable or base64", e.Message);
+        Assert.Equal(0, (await host.OutboundQueue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+    }
+
+    [Fact]
+    public async Task Client_CommaList_RefusedNamingIt()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+
+        var e = await Assert.ThrowsAsync<EnvelopeFormatException>(
+            () => host.SendAsync(Sender, ["a@x.example,b@y.example"], MtaTestHost.Message(Sender, "a@x.example")));
+
+        Assert.Equal("outbound envelope: to[0]: 'a@x.example,b@y.example' is a list; give each recipient as its own address", e.Message);
+    }
+
+    [Fact]
+    public async Task Tool_CommaList_RefusedNamingIt()
+    {
+        var eml = Path.Combine(Directory.CreateTempSubdirectory("comma").FullName, "m.eml");
+        await File.WriteAllBytesAsync(eml, MtaTestHost.Message(Sender, "a@x.example"));
+
+        var run = await Tool.ToolRun.RunAsync(["send", "--from", Sender, "--to", "a@x.example,b@y.example", eml, "--connection-string", storage.ConnectionString]);
+
+        Assert.True(run.Exit != 0, run.ToString());
+        Assert.Contains("'a@x.example,b@y.example' is a list; give each recipient as its own address", run.Error);
+    }
+
+    [Fact]
+    public async Task Worker_CommaListFromOtherProducer_PoisonedAtOnceWithReason()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        var body = Convert.ToBase64String(MtaTestHost.Message("a@b.test", "c@d.test"));
+        var payload = $$"""{"id":"m-comma","from":"a@b.test","to":["a@x.example,b@y.example"],"message":"{{body}}","queuedAt":"2026-01-01T00:00:00Z"}""";
+
+        await host.Handler.HandleAsync(payload, 1, CancellationToken.None);
+
+        Assert.Equal("outbound envelope: to[0]: 'a@x.example,b@y.example' is a list; give each recipient as its own address", Assert.Single(await host.PoisonedAsync()).Reason);
+    }
+
+    [Theory]
+    [InlineData("a@b.test", true)]
+    [InlineData("first.last+tag@sub.example.com", true)]
+    [InlineData("a@x.example,b@y.example", false)]
+    [InlineData("a@x.example;b@y.example", false)]
+    [InlineData("a b@x.example", false)]
+    [InlineData("<a@x.example>", false)]
+    [InlineData("a@", false)]
+    [InlineData("@x.example", false)]
+    [InlineData("a@x..example", false)]
+    [InlineData("a(comment)@x.example", false)]
+    public void MailAddressSyntax_SameParserAsWorker(string address, bool valid) =>
+        Assert.Equal(valid, MailAddressSyntax.IsValid(address));
+
+    [Fact]
+    public async Task NoMxNoAddress_BouncedAtOnceWith512()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        host.Dns.Txt("nohost.test", "v=spf1 -all");
+        host.AddDomain("sender.test", "mx.sender.test", "127.0.0.75");
+        host.AddSmtpServer("127.0.0.75", host.Ca.IssueServer(["mx.sender.test"]));
+
+        var id = await host.SendAsync(Sender, ["x@nohost.test"], MtaTestHost.Message(Sender, "x@nohost.test"));
+        await host.PumpAsync(TimeSpan.FromSeconds(5), () => !host.Inbox.IsEmpty);
+
+        var row = (await host.StatusAsync(id))["x@nohost.test"];
+        Assert.Equal(nameof(DeliveryState.Bounced), row.State);
+        Assert.Equal(1, row.Attempts);
+        Assert.StartsWith("550 5.1.2 domain nohost.test has no MX and no A/AAAA record", row.LastReply);
+        Assert.Equal([Sender], Assert.Single(host.Inbox).To);
+    }
+
+    [Fact]
+    public async Task AaaaServFail_GoodA_DeliveredOverIpv4()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        host.AddDomain("v6fail.test", "mx.v6fail.test", "127.0.0.76");
+        host.Dns.Fail("mx.v6fail.test", ARSoft.Tools.Net.Dns.RecordType.Aaaa);
+        host.AddSmtpServer("127.0.0.76", host.Ca.IssueServer(["mx.v6fail.test"]));
+
+        var id = await host.SendAsync(Sender, ["y@v6fail.test"], MtaTestHost.Message(Sender, "y@v6fail.test"));
+        await host.PumpAsync();
+
+        var row = (await host.StatusAsync(id))["y@v6fail.test"];
+        Assert.Equal(nameof(DeliveryState.Delivered), row.State);
+        Assert.Equal("127.0.0.76", row.RemoteIp);
+    }
+}
