@@ -11,5 +11,6 @@ public static class BenchmarkRegistry
         ["soak-kill"] = DeliverySoakBenchmark.KillRunAsync,
         ["soak-451"] = DeliverySoakBenchmark.TempFailRunAsync,
         ["tlsrpt-intake"] = TlsRptIntakeBenchmark.RunAsync,
+        ["tlsrpt-memory"] = TlsRptMemoryBenchmark.RunAsync,
     };
 }
