@@ -64,6 +64,8 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton<OutboundDeliveryHandler>();
         services.AddSingleton<StorageInitializer>();
         services.AddSingleton<QueueControl>();
+        services.AddSingleton<OutboundSummaryReader>();
+        services.AddSingleton<OutboundHttpHandler>();
         services.AddSingleton<DomainPostureCheck>();
         services.AddSingleton(sp => new StsPolicyStore(sp.GetRequiredService<StorageAccount>().Tables));
         services.AddSingleton<IMtaStsPolicyStore>(sp => sp.GetRequiredService<StsPolicyStore>());
