@@ -50,6 +50,10 @@ public static class DeliverySoakBenchmark
 
         var client = new MtaClient(storage.ConnectionString);
         await client.EnsureCreatedAsync();
+
+        // The host creates the poison queue when it first starts; the drain loop reads it before that.
+        var poison = storage.Queues.GetQueueClient(StorageNames.OutboundPoisonQueue);
+        await poison.CreateIfNotExistsAsync();
         var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, messages), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
             await client.SendAsync(new MemoryStream(MtaTestHost.Message("app@sender.test", $"user{i}@{Domain}", $"soak {i}")), "app@sender.test", [$"user{i}@{Domain}"], ct));
@@ -77,7 +81,6 @@ public static class DeliverySoakBenchmark
         }
 
         // Messages in flight at a kill stay invisible for the listener's fixed 10 minutes, then are redelivered.
-        var poison = storage.Queues.GetQueueClient(StorageNames.OutboundPoisonQueue);
         var deadline = (lastKill ?? DateTime.UtcNow) + TimeSpan.FromMinutes(11);
         var lastProgress = (Count: -1, At: DateTime.UtcNow);
         while (DateTime.UtcNow < deadline)
