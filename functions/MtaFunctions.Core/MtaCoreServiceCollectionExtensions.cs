@@ -67,6 +67,8 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddHostedService<InFlightRecovery>();
         services.AddSingleton<StorageInitializer>();
         services.AddSingleton<QueueControl>();
+        services.AddSingleton<OutboundSummaryReader>();
+        services.AddSingleton<OutboundHttpHandler>();
         services.AddSingleton<DomainPostureCheck>();
         services.AddSingleton(sp => new StsPolicyStore(sp.GetRequiredService<StorageAccount>().Tables));
         services.AddSingleton<IMtaStsPolicyStore>(sp => sp.GetRequiredService<StsPolicyStore>());

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MtaFunctions.Core.Configuration;
+using MtaFunctions.Core.Operations;
 using MtaFunctions.Core.Reporting.Inbound;
 
 namespace MtaFunctions.LocalHost;
@@ -50,6 +51,9 @@ public static class LocalHttpHost
         routes.MapGet(prefix + TlsRptRoutes.Summary, async (HttpContext context, TlsRptHttpHandler handler) =>
             Send(await handler.GetSummaryAsync(context.Request.Query["domain"].FirstOrDefault(), context.Request.Query["from"].FirstOrDefault(), context.Request.Query["to"].FirstOrDefault(), context.RequestAborted)));
         routes.MapGet(prefix + TlsRptRoutes.Dashboard, () => Send(TlsRptHttpHandler.GetDashboard()));
+        routes.MapGet(prefix + OutboundRoutes.Summary, async (HttpContext context, OutboundHttpHandler handler) =>
+            Send(await handler.GetSummaryAsync(context.Request.Query["hours"].FirstOrDefault(), context.RequestAborted)));
+        routes.MapGet(prefix + OutboundRoutes.Dashboard, () => Send(OutboundHttpHandler.GetDashboard()));
     }
 
     private static IResult Send(TlsRptHttpResponse response) =>

@@ -69,6 +69,17 @@ public static class MtaTelemetry
     public static readonly Counter<long> MtaStsFetchFailures = Meter.CreateCounter<long>(
         "mtafunctions.mtasts.fetch.failures", "{fetch}", "MTA-STS policy fetches that failed");
 
+    /// <summary>Attribute: the scheme of a TLS-RPT rua (<c>mailto</c>, <c>https</c>).</summary>
+    public const string RuaSchemeTag = "tlsrpt.rua.scheme";
+
+    /// <summary>Outgoing TLS reports handed to an rua (queued for mailto:, 2xx for https:), by <see cref="RuaSchemeTag"/>.</summary>
+    public static readonly Counter<long> TlsReportsSent = Meter.CreateCounter<long>(
+        "mtafunctions.tlsrpt.outbound.sent", "{report}", "Outgoing TLS reports sent to an rua, by rua scheme");
+
+    /// <summary>Outgoing TLS report attempts that failed (retried later or given up), by <see cref="RuaSchemeTag"/>.</summary>
+    public static readonly Counter<long> TlsReportsFailed = Meter.CreateCounter<long>(
+        "mtafunctions.tlsrpt.outbound.failed", "{report}", "Outgoing TLS report attempts that failed, by rua scheme");
+
     private static long _queueLength = -1;
     private static long _oldestAgeMs = -1;
 

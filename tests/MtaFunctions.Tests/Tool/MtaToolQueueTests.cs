@@ -34,6 +34,7 @@ public sealed class MtaToolQueueTests(AzuriteFixture storage) : IClassFixture<Az
     [InlineData("sts purge")]
     [InlineData("dane check")]
     [InlineData("tlsrpt pending")]
+    [InlineData("tlsrpt send")]
     [InlineData("check")]
     public async Task Help_EveryVerb_ExitsZeroWithUsage(string verb)
     {

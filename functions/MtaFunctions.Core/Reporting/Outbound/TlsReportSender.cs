@@ -4,6 +4,7 @@ using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Reporting.TlsRpt;
 using MtaFunctions.Core.Storage;
+using MtaFunctions.Core.Telemetry;
 
 namespace MtaFunctions.Core.Reporting.Outbound;
 
@@ -301,6 +302,15 @@ public sealed class TlsReportSender
             rows.Add(result.Row);
             run.Sent += result.Attempt == TlsReportRuaAttempt.Sent ? 1 : 0;
             run.Failed += result.Attempt == TlsReportRuaAttempt.Failed ? 1 : 0;
+            var scheme = new KeyValuePair<string, object?>(MtaTelemetry.RuaSchemeTag, rua.Scheme);
+            if (result.Attempt == TlsReportRuaAttempt.Sent)
+            {
+                MtaTelemetry.TlsReportsSent.Add(1, scheme);
+            }
+            else if (result.Attempt == TlsReportRuaAttempt.Failed)
+            {
+                MtaTelemetry.TlsReportsFailed.Add(1, scheme);
+            }
         }
 
         if (rows.All(r => r.IsFinal))

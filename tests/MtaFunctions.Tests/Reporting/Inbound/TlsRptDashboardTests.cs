@@ -1,14 +1,13 @@
 using System.Globalization;
 using Microsoft.Playwright;
 using MtaFunctions.Core.Reporting.TlsRpt;
+using MtaFunctions.Tests.Infrastructure;
 
 namespace MtaFunctions.Tests.Reporting.Inbound;
 
 /// <summary>The dashboard page in headless Debian chromium driven by Playwright, over the LocalHost's loopback HTTP.</summary>
 public sealed class TlsRptDashboardTests(TlsRptHostFixture fixture) : IClassFixture<TlsRptHostFixture>
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     [Fact]
     public async Task Dashboard_StoredReports_ChartsAndTablesShowTheFigures()
     {
@@ -24,32 +23,8 @@ public sealed class TlsRptDashboardTests(TlsRptHostFixture fixture) : IClassFixt
             Assert.Equal(202, (await TlsRptHostFixture.PostAsync(fixture.Http, "/api/tlsrpt", TlsRptReports.Json(report), TlsRptMediaTypes.Json)).Status);
         }
 
-        var errors = new List<string>();
-        using var playwright = await Playwright.CreateAsync();
-
-        // A new empty profile (--user-data-dir), which Playwright takes as the persistent context's folder.
-        await using var browser = await playwright.Chromium.LaunchPersistentContextAsync(
-            Directory.CreateTempSubdirectory("chromium").FullName,
-            new BrowserTypeLaunchPersistentContextOptions
-            {
-                ExecutablePath = Chromium,
-                Headless = true,
-                Args =
-                [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                ],
-            });
-        var page = browser.Pages.Count > 0 ? browser.Pages[0] : await browser.NewPageAsync();
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error")
-            {
-                errors.Add(message.Text);
-            }
-        };
-        page.PageError += (_, error) => errors.Add(error);
-        page.RequestFailed += (_, request) => errors.Add("request failed: " + request.Url);
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        var page = chromium.Page;
 
         await page.GotoAsync(new Uri(fixture.Http.BaseAddress!, "/api/tlsrpt/dashboard?domain=dash.example&from=2026-03-01&to=2026-03-02").ToString());
         await page.WaitForSelectorAsync("#dashboard[data-state=ready]", new PageWaitForSelectorOptions { Timeout = 30_000 });
@@ -82,7 +57,7 @@ public sealed class TlsRptDashboardTests(TlsRptHostFixture fixture) : IClassFixt
             "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent).join('|'))");
         Assert.Equal(["mx1.dash.example|18", "mx2.dash.example|5"], hosts);
 
-        Assert.Empty(errors);
+        Assert.Empty(chromium.Errors);
     }
 
     private static double Width(string bar) => double.Parse(bar.Split('|')[2], CultureInfo.InvariantCulture);
