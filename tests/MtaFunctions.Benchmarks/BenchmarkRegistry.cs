@@ -10,6 +10,7 @@ public static class BenchmarkRegistry
         ["tlsrpt"] = TlsReportBenchmark.RunAsync,
         ["soak-kill"] = DeliverySoakBenchmark.KillRunAsync,
         ["soak-451"] = DeliverySoakBenchmark.TempFailRunAsync,
+        ["storage-ops"] = StorageOpsBenchmark.RunAsync,
         ["tlsrpt-intake"] = TlsRptIntakeBenchmark.RunAsync,
     };
 }

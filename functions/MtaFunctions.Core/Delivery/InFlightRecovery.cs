@@ -74,10 +74,10 @@ public sealed class InFlightRecovery(
                     await RecoverAsync(now, stoppingToken).ConfigureAwait(false);
                 }
             }
-            catch (Exception e) when (e is RequestFailedException or IOException or HttpRequestException or TimeoutException
-                                      && !stoppingToken.IsCancellationRequested)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                // Recovery is an aid; delivery goes on without it (the listener's 10 minutes still apply).
+                // Recovery is an aid: whatever fails here (storage, a token for it), delivery goes on without it
+                // (the listener's 10 minutes still apply), and an exception must not stop the host.
                 Log.InFlightFailed(logger, e);
             }
 
@@ -99,8 +99,9 @@ public sealed class InFlightRecovery(
         {
             await store.RemoveOwnAsync(inFlight.Instance, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is RequestFailedException or IOException or HttpRequestException or TimeoutException or OperationCanceledException)
+        catch (Exception e)
         {
+            // Left behind, the row is taken for a dead instance's after StaleAfter; its messages are already done.
             Log.InFlightFailed(logger, e);
         }
     }

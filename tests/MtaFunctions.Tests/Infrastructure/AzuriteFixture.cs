@@ -18,6 +18,9 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
 {
     private Process? _process;
 
+    /// <summary>When set, Azurite writes its debug log here: one line per request it serves (benchmarks count them).</summary>
+    public string? DebugLogPath { get; init; }
+
     /// <summary>Connection string with the explicit endpoints of this instance.</summary>
     public string ConnectionString { get; private set; } = "";
 
@@ -51,6 +54,12 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
                  })
         {
             psi.ArgumentList.Add(arg);
+        }
+
+        if (DebugLogPath is not null)
+        {
+            psi.ArgumentList.Add("--debug");
+            psi.ArgumentList.Add(DebugLogPath);
         }
 
         _process = Process.Start(psi) ?? throw new InvalidOperationException("azurite did not start");
