@@ -18,7 +18,7 @@ public sealed record InFlightInstance(string Instance, DateTimeOffset Heartbeat,
 public sealed class InFlightStore(TableServiceClient tables)
 {
     // A string property holds at most 32K UTF-16 characters; an entry is ~70. An instance works on at most
-    // batchSize + newBatchThreshold messages (host.json: 24), so this bound is never reached in practice.
+    // batchSize + newBatchThreshold messages (host.json: 48), so this bound is never reached in practice.
     private const int MaxEntries = 400;
 
     private readonly TableClient _table = tables.GetTableClient(StorageNames.InFlightTable);

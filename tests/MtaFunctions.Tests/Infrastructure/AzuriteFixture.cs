@@ -17,9 +17,16 @@ namespace MtaFunctions.Tests.Infrastructure;
 public sealed partial class AzuriteFixture : IAsyncLifetime
 {
     private Process? _process;
+    private readonly Dictionary<string, long> _requests = new(StringComparer.Ordinal);
 
-    /// <summary>When set, Azurite writes its debug log here: one line per request it serves (benchmarks count them).</summary>
-    public string? DebugLogPath { get; init; }
+    /// <summary>
+    /// True = Azurite writes its access log (one line per request), and <see cref="Requests"/> counts them: the
+    /// storage operations of every client, the WebJobs queue listener's included.
+    /// </summary>
+    public bool CountRequests { get; init; }
+
+    /// <summary>The Azurite (node) process id, for CPU accounting.</summary>
+    public int ProcessId => _process?.Id ?? 0;
 
     /// <summary>Connection string with the explicit endpoints of this instance.</summary>
     public string ConnectionString { get; private set; } = "";
@@ -48,7 +55,7 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
         };
         foreach (var arg in new[]
                  {
-                     "--silent", "--skipApiVersionCheck", "--disableTelemetry",
+                     "--skipApiVersionCheck", "--disableTelemetry",
                      "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
                      "--blobPort", "0", "--queuePort", "0", "--tablePort", "0",
                  })
@@ -56,10 +63,10 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
             psi.ArgumentList.Add(arg);
         }
 
-        if (DebugLogPath is not null)
+        // Without --silent Azurite writes an access log line per request to stdout.
+        if (!CountRequests)
         {
-            psi.ArgumentList.Add("--debug");
-            psi.ArgumentList.Add(DebugLogPath);
+            psi.ArgumentList.Add("--silent");
         }
 
         _process = Process.Start(psi) ?? throw new InvalidOperationException("azurite did not start");
@@ -76,13 +83,52 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
             }
         }
 
-        _ = DrainAsync(_process.StandardOutput);
+        _ = CountRequests ? CountAsync(_process.StandardOutput) : DrainAsync(_process.StandardOutput);
         _ = DrainAsync(_process.StandardError);
         ConnectionString =
             "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
             "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
             $"BlobEndpoint={endpoints["Blob"]}/devstoreaccount1;QueueEndpoint={endpoints["Queue"]}/devstoreaccount1;" +
             $"TableEndpoint={endpoints["Table"]}/devstoreaccount1;";
+    }
+
+    [GeneratedRegex("\"([A-Z]+) /[^/ ]+/([^/?( ]*)")]
+    private static partial Regex AccessLogRequest();
+
+    /// <summary>Requests so far by method and first path segment (queue, table or container), e.g. "GET Deliveries".</summary>
+    public IReadOnlyDictionary<string, long> Requests
+    {
+        get
+        {
+            lock (_requests)
+            {
+                return new Dictionary<string, long>(_requests);
+            }
+        }
+    }
+
+    /// <summary>Forgets the requests counted so far.</summary>
+    public void ResetRequests()
+    {
+        lock (_requests)
+        {
+            _requests.Clear();
+        }
+    }
+
+    private async Task CountAsync(StreamReader reader)
+    {
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (AccessLogRequest().Match(line) is { Success: true } match)
+            {
+                var key = $"{match.Groups[1].Value} {match.Groups[2].Value}";
+                lock (_requests)
+                {
+                    _requests[key] = _requests.GetValueOrDefault(key) + 1;
+                }
+            }
+        }
     }
 
     private static async Task DrainAsync(StreamReader reader)
