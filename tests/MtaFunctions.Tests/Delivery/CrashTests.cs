@@ -77,11 +77,14 @@ public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFi
         await writer.EnqueueNewAsync(id, Sender, ["c@held.test"], MtaTestHost.Message(Sender, "c@held.test"), DateTimeOffset.UtcNow);
         var inFlight = new InFlightStore(peers.Storage.Tables);
 
+        // Rows of hosts killed by other tests of this class may be there too: wait for this message's own entry.
+        var queued = Assert.Single((await peers.OutboundQueue.PeekMessagesAsync(1)).Value).MessageId;
+
         DateTime killedAt;
         using (var first = KillableLocalHost.Start(settings))
         {
             // The body is at the MX (its reply held) and the instance has recorded the message as in flight.
-            await WaitAsync(async () => held.EndOfDataCount > 0 && (await inFlight.ListAsync(default)).Any(r => r.Messages.Count > 0), first);
+            await WaitAsync(async () => held.EndOfDataCount > 0 && (await inFlight.ListAsync(default)).Any(r => r.Messages.Any(m => m.MessageId == queued)), first);
             first.KillHard();
             killedAt = DateTime.UtcNow;
         }
