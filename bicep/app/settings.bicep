@@ -135,6 +135,7 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Queue__Outbound__Limits__MaxConnections: '20'
       Queue__Outbound__Limits__MessagesPerMinute: '0'
       Queue__Outbound__Limits__MaxWait: '1m'
+      Queue__Outbound__Limits__BusyRecovery: '1m'
       // Dns: a DNSSEC-validating resolver, so DANE can trust the AD flag (Azure's resolver does not validate).
       Dns__Servers: i.dnsServers
       Dns__Timeout: '5s'

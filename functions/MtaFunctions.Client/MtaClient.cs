@@ -105,7 +105,7 @@ public sealed class MtaClient
     public async Task<IReadOnlyList<DeliveryRecord>> GetStatusAsync(string messageId, CancellationToken cancellationToken = default)
     {
         var rows = new List<DeliveryRecord>();
-        await foreach (var row in _deliveries.QueryAsync<DeliveryRecord>(r => r.PartitionKey == messageId, cancellationToken: cancellationToken)
+        await foreach (var row in _deliveries.QueryAsync<DeliveryRecord>(TableClient.CreateQueryFilter($"PartitionKey eq {messageId}"), cancellationToken: cancellationToken)
                            .ConfigureAwait(false))
         {
             rows.Add(row);

@@ -31,9 +31,13 @@ public static class LocalHostBuilder
             .ConfigureLogging(l => l.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information)
                 .AddFilter("Azure.Core", LogLevel.Warning).AddFilter("Azure.Storage", LogLevel.Warning)
                 .AddFilter("Host", LogLevel.Warning).AddFilter("Microsoft.Azure.WebJobs", LogLevel.Warning))
-            .ConfigureWebJobs(b =>
+            .ConfigureWebJobs((context, b) =>
             {
-                b.AddAzureStorageQueues(o => HostJson.ApplyQueueOptions(hostJson, o));
+                b.AddAzureStorageQueues(o =>
+                {
+                    HostJson.ApplyQueueOptions(hostJson, o);
+                    HostJson.ApplyQueueOverrides(context.Configuration, o);
+                });
             })
             .ConfigureServices((context, services) =>
             {

@@ -3,13 +3,13 @@ namespace MtaFunctions.Benchmarks;
 /// <summary>Every benchmark by name; each area adds its entry.</summary>
 public static class BenchmarkRegistry
 {
-    public static IReadOnlyDictionary<string, Func<Task>> All { get; } = new Dictionary<string, Func<Task>>(StringComparer.OrdinalIgnoreCase)
+    public static IReadOnlyDictionary<string, Func<string[], Task>> All { get; } = new Dictionary<string, Func<string[], Task>>(StringComparer.OrdinalIgnoreCase)
     {
-        ["mta-sts"] = MtaStsBenchmark.RunAsync,
+        ["mta-sts"] = _ => MtaStsBenchmark.RunAsync(),
         ["delivery"] = DeliveryThroughputBenchmark.RunAsync,
-        ["tlsrpt"] = TlsReportBenchmark.RunAsync,
-        ["soak-kill"] = DeliverySoakBenchmark.KillRunAsync,
-        ["soak-451"] = DeliverySoakBenchmark.TempFailRunAsync,
-        ["tlsrpt-intake"] = TlsRptIntakeBenchmark.RunAsync,
+        ["tlsrpt"] = _ => TlsReportBenchmark.RunAsync(),
+        ["soak-kill"] = _ => DeliverySoakBenchmark.KillRunAsync(),
+        ["soak-451"] = _ => DeliverySoakBenchmark.TempFailRunAsync(),
+        ["tlsrpt-intake"] = _ => TlsRptIntakeBenchmark.RunAsync(),
     };
 }

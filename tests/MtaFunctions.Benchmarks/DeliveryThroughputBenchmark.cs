@@ -1,153 +1,280 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
+using System.Text;
 using MailKit.Net.Smtp;
 using MailKit.Security;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using MimeKit;
 using MtaFunctions.Client;
 using MtaFunctions.Client.Contract;
-using MtaFunctions.Core;
-using MtaFunctions.Core.Delivery;
-using MtaFunctions.Core.Storage;
 using MtaFunctions.Tests.Infrastructure;
+using MtaFunctions.Tests.Policy.Dane;
 
 namespace MtaFunctions.Benchmarks;
 
 /// <summary>
-/// Issue 2's figures: 2,000 single-recipient messages through the outbound queue (Azurite) to a loopback
-/// STARTTLS sink, then the same 2,000 through Debian's Postfix (same opportunistic STARTTLS) to the same sink.
+/// Issue 14's throughput comparison, side by side on one machine: 2,000 single-recipient messages of 1 KiB to
+/// one domain whose MX is a Debian Postfix sink (each message committed to its queue before the 250, then
+/// written to a Maildir), under opportunistic DANE with the TLSA record signed in the DNSSEC lab (NSD +
+/// validating Unbound, shared by both senders). Senders: our LocalHost (the WebJobs host with the Function
+/// App's host.json) on Azurite, fed by the Client library; and Debian Postfix 3.7 with
+/// <c>smtp_tls_security_level = dane</c>, fed over SMTP. Two figures per sender:
+/// end to end (injection included, until every message is at the sink) and delivery only (the queue filled
+/// first, the sender started after; its start-up included).
 /// </summary>
+/// <remarks>
+/// Settings for our host can be passed as arguments (<c>KEY=VALUE</c>, environment form, e.g.
+/// <c>AzureFunctionsJobHost__extensions__queues__batchSize=32</c>), to compare tunings without a rebuild.
+/// </remarks>
 public static class DeliveryThroughputBenchmark
 {
-    private const int Messages = 2000;
     private const string Domain = "bench.test";
+    private const string MxHost = "mx.bench.test";
+    private const int Injectors = 8;
+    private static readonly IPAddress SinkAddress = IPAddress.Parse("127.0.0.95");
+    private static readonly IPAddress ResolverAddress = IPAddress.Parse("127.0.0.153");
+    private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(10);
 
-    public static async Task RunAsync()
+    public static async Task RunAsync(string[] args)
     {
-        await using var storage = new AzuriteFixture();
-        await storage.InitializeAsync();
-        using var dns = new TestDnsServer();
-        using var ca = new TestCertificateAuthority();
-        var port = FreePort.Next();
-        dns.Mx(Domain, 10, "mx.bench.test").A("mx.bench.test", "127.0.0.50");
-        await using var sink = new TestSmtpServer(IPAddress.Parse("127.0.0.50"), port, ca.IssueServer(["mx.bench.test"]));
-
-        var ours = await RunOursAsync(storage, dns, ca, port, sink);
-        Console.WriteLine($"mtafunctions: {Messages} messages in {ours.Seconds:0.00}s = {Messages / ours.Seconds:0.0} msg/s " +
-                          $"(enqueue {ours.EnqueueSeconds:0.00}s not included); peak working set {ours.PeakMb:0} MB; " +
-                          $"storage transactions/message {ours.TransactionsPerMessage:0.00} (delivery {ours.DeliveryTransactionsPerMessage:0.00} + producer {ours.ProducerTransactionsPerMessage:0.00}); " +
-                          $"SMTP connections {ours.Sessions}");
-
-        if (!PostfixSender.IsAvailable)
+        var messages = 2000;
+        var runs = new HashSet<string>(["ours-e2e", "postfix-e2e", "ours-delivery", "postfix-delivery"]);
+        var overrides = new Dictionary<string, string>();
+        foreach (var arg in args)
         {
-            Console.WriteLine("postfix: skipped (needs root and Debian's postfix package: apt-get install postfix)");
+            if (arg.StartsWith("--messages=", StringComparison.Ordinal))
+            {
+                messages = int.Parse(arg["--messages=".Length..], CultureInfo.InvariantCulture);
+            }
+            else if (arg.StartsWith("--only=", StringComparison.Ordinal))
+            {
+                runs = arg["--only=".Length..].Split(',').ToHashSet();
+            }
+            else if (arg.Split('=', 2) is [var key, var value])
+            {
+                overrides[key] = value;
+            }
+        }
+
+        if (!PostfixInstance.IsAvailable)
+        {
+            Console.WriteLine("delivery: skipped (needs root and Debian's postfix, nsd, unbound and ldnsutils: tests/apt-packages.txt)");
             return;
         }
 
-        var postfixSeconds = await RunPostfixAsync(ca, port, sink);
-        Console.WriteLine($"postfix: {Messages} messages in {postfixSeconds:0.00}s = {Messages / postfixSeconds:0.0} msg/s (injection over SMTP included)");
-        Console.WriteLine($"ratio mtafunctions/postfix: {(Messages / ours.Seconds) / (Messages / postfixSeconds):0.00}");
+        var leaf = DaneTestCertificates.Leaf(null, [MxHost]);
+        await using var lab = new DnssecLab { Port53Address = ResolverAddress };
+        lab.AddDaneEe(Domain, SinkAddress, leaf);
+        await lab.InitializeAsync();
+        using var sink = await PostfixSink.StartAsync(Domain, MxHost, SinkAddress, leaf);
+        var payloads = Enumerable.Range(0, messages).Select(Message).ToList();
+        Console.WriteLine($"{messages} messages of {payloads[0].Length} bytes, 1 recipient each, to {Domain} (MX {MxHost} = Postfix sink at {SinkAddress}:25, DANE-EE 3 1 1, DNSSEC-signed); {Injectors} injectors; {Environment.ProcessorCount} cores");
+        if (overrides.Count > 0)
+        {
+            Console.WriteLine("our host's settings: " + string.Join(", ", overrides.Select(o => $"{o.Key}={o.Value}")));
+        }
+
+        var oursE2e = runs.Contains("ours-e2e") ? await OursAsync(lab, sink, payloads, fillFirst: false, overrides) : null;
+        var postfixE2e = runs.Contains("postfix-e2e") ? await PostfixAsync(sink, payloads, fillFirst: false) : null;
+        var oursDelivery = runs.Contains("ours-delivery") ? await OursAsync(lab, sink, payloads, fillFirst: true, overrides) : null;
+        var postfixDelivery = runs.Contains("postfix-delivery") ? await PostfixAsync(sink, payloads, fillFirst: true) : null;
+        if (oursE2e is not null && postfixE2e is not null)
+        {
+            Console.WriteLine($"ratio end to end (injection included): {oursE2e.Rate / postfixE2e.Rate:0.00}");
+        }
+
+        if (oursDelivery is not null && postfixDelivery is not null)
+        {
+            Console.WriteLine($"ratio delivery only (start-up included): {oursDelivery.Rate / postfixDelivery.Rate:0.00}");
+        }
     }
 
-    private sealed record OurFigures(double Seconds, double EnqueueSeconds, double PeakMb, double TransactionsPerMessage,
-        double DeliveryTransactionsPerMessage, double ProducerTransactionsPerMessage, int Sessions);
-
-    private static async Task<OurFigures> RunOursAsync(AzuriteFixture storage, TestDnsServer dns, TestCertificateAuthority ca, int port, TestSmtpServer sink)
+    private sealed record Figures(double Seconds, int Messages)
     {
-        var counter = new CountingPolicy();
-        var account = StorageAccount.FromConnectionString(storage.ConnectionString, counter);
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        public double Rate => Messages / Seconds;
+    }
+
+    private static async Task<Figures> OursAsync(
+        DnssecLab lab, PostfixSink sink, IReadOnlyList<byte[]> payloads, bool fillFirst, IReadOnlyDictionary<string, string> overrides)
+    {
+        await using var storage = new AzuriteFixture { CountRequests = true };
+        await storage.InitializeAsync();
+        var client = new MtaClient(storage.ConnectionString);
+        await client.EnsureCreatedAsync();
+        var environment = new Dictionary<string, string>
         {
             ["AzureWebJobsStorage"] = storage.ConnectionString,
-            ["Dns:Servers"] = dns.EndPoint.ToString(),
-            ["Queue:Outbound:Smtp:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Queue:Outbound:Tls:ExtraRootCas"] = ca.PemFile,
-            ["Queue:Outbound:AllowPrivateDestinations"] = "true",
-            ["Queue:Outbound:Hostname"] = "mta.bench.test",
-        }).Build();
-        await using var services = new ServiceCollection()
-            .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))
-            .AddSingleton(account)
-            .AddMtaCore(config)
-            .BuildServiceProvider();
-        await services.GetRequiredService<StorageInitializer>().EnsureCreatedAsync(CancellationToken.None);
-        var handler = services.GetRequiredService<OutboundDeliveryHandler>();
-        var writer = account.OutboundWriter();
-        var queue = account.Queues.GetQueueClient(StorageNames.OutboundQueue);
-
-        counter.Reset();
-        var enqueue = Stopwatch.StartNew();
-        var payloads = Enumerable.Range(0, Messages).Select(i => MtaTestHost.Message("app@sender.test", $"user{i}@{Domain}", $"benchmark {i}")).ToList();
-        await Parallel.ForEachAsync(Enumerable.Range(0, Messages), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
-            await writer.EnqueueNewAsync(MtaClient.NewMessageId(TimeProvider.System), "app@sender.test", [$"user{i}@{Domain}"], payloads[i], DateTimeOffset.UtcNow, ct));
-        enqueue.Stop();
-        var producerTransactions = counter.Count;
-
-        // Plays the queue trigger as host.json configures it: batches of 16, handlers run concurrently,
-        // each message deleted when its handler returns.
-        counter.Reset();
-        var before = sink.Inbox.Count;
-        var clock = Stopwatch.StartNew();
-        var workers = Enumerable.Range(0, 2).Select(async _ =>
+            ["Dns__Servers"] = lab.Resolver.ToString(),
+            ["Dns__TrustedValidators"] = lab.Resolver.ToString(),
+            ["Queue__Outbound__AllowPrivateDestinations"] = "true",
+            ["Queue__Outbound__Hostname"] = "mta.bench.test",
+        };
+        foreach (var (key, value) in overrides)
         {
-            while (sink.Inbox.Count - before < Messages)
-            {
-                var batch = (await queue.ReceiveMessagesAsync(16, TimeSpan.FromMinutes(5))).Value;
-                if (batch.Length == 0)
-                {
-                    await Task.Delay(50);
-                    continue;
-                }
+            environment[key] = value;
+        }
 
-                await Task.WhenAll(batch.Select(async m =>
-                {
-                    await handler.HandleAsync(m.Body.ToString(), m.DequeueCount, CancellationToken.None);
-                    await queue.DeleteMessageAsync(m.MessageId, m.PopReceipt);
-                }));
+        sink.Clear();
+        var name = fillFirst ? "mtafunctions delivery only" : "mtafunctions end to end";
+        LocalHostProcess? host = fillFirst ? null : await LocalHostProcess.StartAsync(environment);
+        try
+        {
+            var load = Load();
+            storage.ResetRequests();
+            var cpu = new CpuMeter(sink.MasterPid, storage.ProcessId, host?.ProcessId);
+            var clock = Stopwatch.StartNew();
+            var ids = new string[payloads.Count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, payloads.Count), new ParallelOptions { MaxDegreeOfParallelism = Injectors }, async (i, ct) =>
+                ids[i] = await client.SendAsync(new MemoryStream(payloads[i]), "app@sender.test", [$"user{i}@{Domain}"], ct));
+            var injected = clock.Elapsed.TotalSeconds;
+            var producer = storage.Requests.Values.Sum();
+            if (fillFirst)
+            {
+                load = Load();
+                storage.ResetRequests();
+                cpu = new CpuMeter(sink.MasterPid, storage.ProcessId, null);
+                clock.Restart();
+                host = await LocalHostProcess.StartAsync(environment);
+                cpu = cpu with { Host = host.ProcessId };
             }
-        }).ToList();
-        await Task.WhenAll(workers);
-        clock.Stop();
-        var deliveryTransactions = counter.Count;
-        var sessions = sink.SessionCount;
-        return new OurFigures(
-            clock.Elapsed.TotalSeconds, enqueue.Elapsed.TotalSeconds, Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0,
-            (double)(deliveryTransactions + producerTransactions) / Messages, (double)deliveryTransactions / Messages,
-            (double)producerTransactions / Messages, sessions);
+
+            var started = clock.Elapsed.TotalSeconds;
+            await sink.WaitForAsync(payloads.Count, Deadline);
+            var seconds = clock.Elapsed.TotalSeconds;
+            var used = cpu.Read();
+
+            // The host records each delivery and deletes its queue message after the sink's 250: the storage
+            // operations are counted once the queue is empty.
+            var queue = storage.Queues.GetQueueClient(StorageNames.OutboundQueue);
+            while ((await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount > 0)
+            {
+                await Task.Delay(100);
+            }
+
+            var requests = storage.Requests;
+            var delivery = requests.Where(r => !(fillFirst is false && r.Key == "POST outbound")).Sum(r => r.Value);
+            var figures = new Figures(seconds, payloads.Count);
+            Console.WriteLine($"{name}: {payloads.Count} in {seconds:0.00}s = {figures.Rate:0.0} msg/s " +
+                              (fillFirst ? $"(host start-up {started:0.00}s included; queue filled in {injected:0.00}s before) " : $"(enqueue done after {injected:0.00}s) ") +
+                              $"| {used} | {load}");
+            Console.WriteLine($"  storage requests per delivered message: {(double)delivery / payloads.Count:0.00} on the delivery side" +
+                              (fillFirst ? $" (producer: {(double)producer / payloads.Count:0.00})" : "") + ": " +
+                              string.Join(", ", requests.OrderByDescending(r => r.Value).Select(r => $"{r.Key} {(double)r.Value / payloads.Count:0.00}")));
+            var sample = (await client.GetStatusAsync(ids[^1])).Single();
+            Console.WriteLine($"  host peak resident memory {host!.PeakResidentBytes / 1048576.0:0} MB; last message: {sample.State}, policy {sample.PolicyApplied}, certificate verified {sample.CertificateVerified}, {sample.TlsVersion}");
+            return figures;
+        }
+        finally
+        {
+            if (host is not null)
+            {
+                await host.DisposeAsync();
+            }
+        }
     }
 
-    private static async Task<double> RunPostfixAsync(TestCertificateAuthority ca, int port, TestSmtpServer sink)
+    private static async Task<Figures> PostfixAsync(PostfixSink sink, IReadOnlyList<byte[]> payloads, bool fillFirst)
     {
-        using var postfix = PostfixSender.Start(Domain, "127.0.0.50", port, ca.PemFile, FreePort.Next());
-        await Task.Delay(1000);
-        var before = sink.Inbox.Count;
+        using var sender = await PostfixSender.StartAsync(ResolverAddress, holdDelivery: fillFirst);
+        sink.Clear();
+        var name = fillFirst ? "postfix delivery only" : "postfix end to end";
+        var load = Load();
+        var cpu = new CpuMeter(sink.MasterPid, null, sender.MasterPid);
         var clock = Stopwatch.StartNew();
-        using (var client = new SmtpClient())
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, Injectors).Select(async _ =>
         {
-            await client.ConnectAsync(postfix.InjectAddress, postfix.InjectPort, SecureSocketOptions.None);
-            for (var i = 0; i < Messages; i++)
+            using var smtp = new SmtpClient();
+            await smtp.ConnectAsync(PostfixSender.InjectAddress.ToString(), sender.InjectPort, SecureSocketOptions.None);
+            for (var i = Interlocked.Increment(ref next); i < payloads.Count; i = Interlocked.Increment(ref next))
             {
-                var message = MimeMessage.Load(new MemoryStream(MtaTestHost.Message("app@sender.test", $"pf{i}@{Domain}", $"benchmark {i}")));
-                await client.SendAsync(message, new MailboxAddress("", "app@sender.test"), [new MailboxAddress("", $"pf{i}@{Domain}")]);
+                var message = MimeMessage.Load(new MemoryStream(payloads[i]));
+                await smtp.SendAsync(message, new MailboxAddress("", "app@sender.test"), [new MailboxAddress("", $"user{i}@{Domain}")]);
             }
 
-            await client.DisconnectAsync(true);
-        }
-
-        var deadline = DateTime.UtcNow.AddMinutes(5);
-        while (sink.Inbox.Count - before < Messages && DateTime.UtcNow < deadline)
+            await smtp.DisconnectAsync(true);
+        }));
+        var injected = clock.Elapsed.TotalSeconds;
+        if (fillFirst)
         {
-            await Task.Delay(20);
+            var deadline = DateTime.UtcNow + Deadline;
+            while (sender.Deferred < payloads.Count && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+
+            sender.Stop();
+            load = Load();
+            clock.Restart();
+            sender.Release();
+            cpu = new CpuMeter(sink.MasterPid, null, sender.MasterPid);
         }
 
-        clock.Stop();
-        if (sink.Inbox.Count - before < Messages)
+        try
         {
-            throw new InvalidOperationException($"postfix delivered only {sink.Inbox.Count - before} of {Messages} in 5 minutes");
+            await sink.WaitForAsync(payloads.Count, Deadline);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\nsender log ends: {string.Join('\n', sender.Log().Split('\n').TakeLast(10))}", e);
         }
 
-        return clock.Elapsed.TotalSeconds;
+        var seconds = clock.Elapsed.TotalSeconds;
+        var figures = new Figures(seconds, payloads.Count);
+        Console.WriteLine($"{name}: {payloads.Count} in {seconds:0.00}s = {figures.Rate:0.0} msg/s " +
+                          (fillFirst ? $"(start-up included; queue filled over SMTP in {injected:0.00}s before) " : $"(SMTP injection done after {injected:0.00}s) ") +
+                          $"| {cpu.Read()} | {load}");
+        var log = sender.Log().Split('\n');
+        var verified = log.Count(l => l.Contains("Verified TLS connection established", StringComparison.Ordinal));
+        var tls = log.Count(l => l.Contains("TLS connection established", StringComparison.Ordinal));
+        Console.WriteLine($"  postfix TLS connections: {tls}, of them DANE-verified: {verified}");
+        return figures;
+    }
+
+    // One KiB: headers and a plain body of 76-character lines.
+    private static byte[] Message(int i)
+    {
+        var body = new StringBuilder();
+        var line = new string('x', 74) + "\r\n";
+        var head = MtaTestHost.Message("app@sender.test", $"user{i}@{Domain}", $"benchmark {i}", body: "").Length;
+        while (head + body.Length + line.Length <= 1024)
+        {
+            body.Append(line);
+        }
+
+        body.Append(new string('y', Math.Max(0, 1024 - head - body.Length - 2))).Append("\r\n");
+        return MtaTestHost.Message("app@sender.test", $"user{i}@{Domain}", $"benchmark {i}", body: body.ToString());
+    }
+
+    private static string Load() => "load average " + File.ReadAllText("/proc/loadavg").Split(' ').Take(3).Aggregate((a, b) => $"{a} {b}") + " (2 cores shared with other helpers)";
+
+    /// <summary>CPU seconds of the sink, Azurite, the sender (our host or Postfix) and the whole machine since it was made.</summary>
+    private sealed record CpuMeter(int Sink, int? Azurite, int? Host)
+    {
+        private readonly double _sink = ProcessCpu.Seconds(Sink);
+        private readonly double _azurite = Azurite is { } a ? ProcessCpu.Seconds(a) : 0;
+        private readonly double _machine = ProcessCpu.MachineSeconds();
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly double _host = Host is { } h ? ProcessCpu.Seconds(h) : 0;
+
+        public string Read()
+        {
+            var wall = _clock.Elapsed.TotalSeconds;
+            string Cores(double seconds) => $"{seconds / wall:0.00} cores";
+            var parts = new List<string>();
+            if (Host is { } h)
+            {
+                parts.Add($"sender {Cores(ProcessCpu.Seconds(h) - _host)}");
+            }
+
+            if (Azurite is { } a)
+            {
+                parts.Add($"azurite {Cores(ProcessCpu.Seconds(a) - _azurite)}");
+            }
+
+            parts.Add($"sink {Cores(ProcessCpu.Seconds(Sink) - _sink)}");
+            parts.Add($"machine {Cores(ProcessCpu.MachineSeconds() - _machine)}");
+            return "CPU: " + string.Join(", ", parts);
+        }
     }
 }

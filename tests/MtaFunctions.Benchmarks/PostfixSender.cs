@@ -1,119 +1,95 @@
-using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using MtaFunctions.Tests.Infrastructure;
 
 namespace MtaFunctions.Benchmarks;
 
 /// <summary>
-/// A private Debian Postfix instance (own config, queue and data directories) configured as a sending MTA:
-/// smtpd on a loopback port for injection, and smtp delivering everything to one next hop with
-/// opportunistic STARTTLS. Needs root and the postfix package.
+/// Debian Postfix as the sending MTA of the comparison: smtpd on a loopback port for injection, and smtp
+/// delivering to the recipient domain's MX under opportunistic DANE (<c>smtp_tls_security_level = dane</c>,
+/// DNSSEC answers from the lab's validating resolver on port 53). Everything else is Postfix's default,
+/// among it 20 parallel connections per destination and connection reuse.
 /// </summary>
 public sealed class PostfixSender : IDisposable
 {
-    private readonly string _dir;
+    private readonly PostfixInstance _postfix;
+    private readonly IPAddress _resolver;
 
-    private PostfixSender(string dir, int injectPort)
+    private PostfixSender(PostfixInstance postfix, IPAddress resolver, int injectPort)
     {
-        _dir = dir;
+        _postfix = postfix;
+        _resolver = resolver;
         InjectPort = injectPort;
     }
 
+    /// <summary>The SMTP port messages are injected at (on <see cref="InjectAddress"/>).</summary>
     public int InjectPort { get; }
-    public string InjectAddress => "127.0.0.1";
 
-    public static bool IsAvailable => File.Exists("/usr/sbin/postfix") && Environment.UserName == "root";
+    /// <summary>The injection address.</summary>
+    public static IPAddress InjectAddress => IPAddress.Loopback;
 
-    /// <summary>Configures and starts the instance, relaying <paramref name="domain"/> to <paramref name="nextHop"/>:<paramref name="port"/>.</summary>
-    public static PostfixSender Start(string domain, string nextHop, int port, string caPem, int injectPort)
+    /// <summary>Configures and starts the instance.</summary>
+    /// <param name="resolver">A validating resolver on port 53 (the lab's Unbound).</param>
+    /// <param name="holdDelivery">True = queue everything and deliver nothing (<c>defer_transports = smtp</c>) until <see cref="Release"/>.</param>
+    public static async Task<PostfixSender> StartAsync(IPAddress resolver, bool holdDelivery)
     {
-        var dir = Directory.CreateTempSubdirectory("mtabench-postfix").FullName;
-
-        // Postfix daemons run as the postfix user and must reach the queue below this directory.
-        if (OperatingSystem.IsWindows())
+        var postfix = PostfixInstance.Create("mtabench-postfix-sender");
+        var sender = new PostfixSender(postfix, resolver, FreePort.Next());
+        try
         {
-            throw new PlatformNotSupportedException("the Postfix comparison runs on Debian");
+            sender.Start(holdDelivery);
+            await PostfixInstance.WaitListeningAsync([new IPEndPoint(InjectAddress, sender.InjectPort)]);
+            return sender;
         }
+        catch
+        {
+            sender.Dispose();
+            throw;
+        }
+    }
 
-        File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-                                  | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        Directory.CreateDirectory(Path.Combine(dir, "etc"));
-        Directory.CreateDirectory(Path.Combine(dir, "queue"));
-        Directory.CreateDirectory(Path.Combine(dir, "data"));
-        File.Copy(caPem, Path.Combine(dir, "ca.pem"));
-        var p = port.ToString(CultureInfo.InvariantCulture);
-        File.WriteAllText(Path.Combine(dir, "etc", "main.cf"), $"""
-            compatibility_level = 3.6
-            queue_directory = {dir}/queue
-            data_directory = {dir}/data
-            mail_owner = postfix
-            setgid_group = postdrop
+    private void Start(bool holdDelivery) =>
+        _postfix.Start($"""
             myhostname = mta.bench.test
-            mydomain = bench.test
+            mydomain = sender.test
             myorigin = $myhostname
             mydestination =
-            inet_interfaces = 127.0.0.1
-            inet_protocols = ipv4
+            inet_interfaces = {InjectAddress}
             mynetworks = 127.0.0.0/8
             smtpd_relay_restrictions = permit_mynetworks, reject
             relay_domains =
-            alias_maps =
-            alias_database =
             local_recipient_maps =
-            transport_maps = inline:{"{"} {domain}=smtp:[{nextHop}]:{p} {"}"}
-            smtp_tls_security_level = may
-            smtp_tls_CAfile = {dir}/ca.pem
-            smtp_tls_loglevel = 0
-            maillog_file = {dir}/maillog
-            maillog_file_prefixes = {dir}
-            biff = no
-            """);
-        var services = new[]
-        {
-            $"127.0.0.1:{injectPort} inet n - n - - smtpd",
-            "pickup unix n - n 60 1 pickup", "cleanup unix n - n - 0 cleanup", "qmgr unix n - n 300 1 qmgr",
-            "tlsmgr unix - - n 1000? 1 tlsmgr", "rewrite unix - - n - - trivial-rewrite", "bounce unix - - n - 0 bounce",
-            "defer unix - - n - 0 bounce", "trace unix - - n - 0 bounce", "verify unix - - n - 1 verify",
-            "flush unix n - n 1000? 0 flush", "proxymap unix - - n - - proxymap", "smtp unix - - n - - smtp",
-            "relay unix - - n - - smtp", "showq unix n - n - - showq", "error unix - - n - - error",
-            "retry unix - - n - - error", "discard unix - - n - - discard", "local unix - n n - - local",
-            "anvil unix - - n - 1 anvil", "scache unix - - n - 1 scache", "postlog unix-dgram n - n - 1 postlogd",
-        };
-        File.WriteAllText(Path.Combine(dir, "etc", "master.cf"), string.Join('\n', services) + "\n");
-        Run("chown", $"postfix {dir}/data");
-        Run("postfix", $"-c {dir}/etc check");
-        Run("postfix", $"-c {dir}/etc start");
-        return new PostfixSender(dir, injectPort);
-    }
+            smtp_dns_support_level = dnssec
+            smtp_host_lookup = dns
+            dnssec_probe =
+            smtp_tls_security_level = dane
+            smtp_tls_session_cache_database = btree:{_postfix.Directory}/data/smtp_scache
+            smtp_tls_loglevel = 1
+            {(holdDelivery ? "defer_transports = smtp" : "")}
+            """,
+            [$"{InjectAddress}:{InjectPort.ToString(CultureInfo.InvariantCulture)} inet n - n - - smtpd"],
+            _resolver);
 
-    private static void Run(string file, string args)
+    /// <summary>Messages in the deferred queue (held by <c>defer_transports</c>).</summary>
+    public int Deferred => CountFiles(Path.Combine(_postfix.Directory, "queue", "deferred"));
+
+    /// <summary>Stops the instance; the queue stays for <see cref="Release"/>.</summary>
+    public void Stop() => _postfix.Stop();
+
+    /// <summary>Starts the stopped instance without the hold and asks it to deliver its whole queue now.</summary>
+    public void Release()
     {
-        using var process = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} {args}: exit {process.ExitCode}: {stderr}");
-        }
+        Start(holdDelivery: false);
+        _postfix.Command("postqueue", "-f");
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Run("postfix", $"-c {_dir}/etc stop");
-        }
-        catch (InvalidOperationException e)
-        {
-            Console.Error.WriteLine(e.Message);
-        }
+    /// <summary>The mail log, for failure messages.</summary>
+    public string Log() => _postfix.Log();
 
-        Thread.Sleep(500);
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    /// <summary>The master process id (CPU accounting).</summary>
+    public int MasterPid => _postfix.MasterPid;
+
+    private static int CountFiles(string dir) => Directory.Exists(dir) ? Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Count() : 0;
+
+    public void Dispose() => _postfix.Dispose();
 }

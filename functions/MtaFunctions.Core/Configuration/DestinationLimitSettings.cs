@@ -18,6 +18,9 @@ public sealed record DestinationLimitSettings
     /// <summary>How long one delivery waits for a free slot before its recipients go back on the queue (not counted as an attempt).</summary>
     public required TimeSpan MaxWait { get; init; }
 
+    /// <summary>After a busy reply, the limit grows back by one connection per this interval.</summary>
+    public TimeSpan BusyRecovery { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Per destination overrides, keyed by MX host name, recipient domain or <c>*.domain</c>.</summary>
     public IReadOnlyDictionary<string, DestinationLimit> Rules { get; init; } = new Dictionary<string, DestinationLimit>();
 

@@ -36,6 +36,7 @@ public static class SettingKeys
     public const string LimitsMaxConnections = "Queue:Outbound:Limits:MaxConnections";
     public const string LimitsMessagesPerMinute = "Queue:Outbound:Limits:MessagesPerMinute";
     public const string LimitsMaxWait = "Queue:Outbound:Limits:MaxWait";
+    public const string LimitsBusyRecovery = "Queue:Outbound:Limits:BusyRecovery";
 
     /// <summary>Prefix of per-destination limits: <c>Queue:Outbound:Limits:Rules:&lt;n&gt;:&lt;Domain|MaxConnections|MessagesPerMinute&gt;</c>.</summary>
     public const string LimitsRules = "Queue:Outbound:Limits:Rules";

@@ -40,6 +40,7 @@ public static class SettingsCatalog
         new(SettingKeys.LimitsMaxConnections, "20", "concurrent SMTP connections per destination (MX host or route) across all instances"),
         new(SettingKeys.LimitsMessagesPerMinute, "0", "messages per minute per destination across all instances; 0 = no rate limit"),
         new(SettingKeys.LimitsMaxWait, "1m", "how long a delivery waits for a connection slot before its recipients go back on the queue (not counted as an attempt)"),
+        new(SettingKeys.LimitsBusyRecovery, "1m", "after a destination answered busy (421, too many connections) its limit is one less than were open; it grows back by one connection per this interval"),
         new($"{SettingKeys.LimitsRules}:<n>:Domain", "", "per-destination limits (n = 0, 1, ...): an MX host name, a recipient domain or *.domain"),
         new($"{SettingKeys.LimitsRules}:<n>:MaxConnections", "", "the rule's concurrent connections (default Limits:MaxConnections)"),
         new($"{SettingKeys.LimitsRules}:<n>:MessagesPerMinute", "", "the rule's messages per minute (default Limits:MessagesPerMinute)"),

@@ -220,7 +220,13 @@ public static class SettingsReader
                 Text(config, $"{rule.Path}:MessagesPerMinute") is null ? defaults.MessagesPerMinute : Int(config, $"{rule.Path}:MessagesPerMinute", 0, 1_000_000));
         }
 
-        return new DestinationLimitSettings { Default = defaults, MaxWait = Duration(config, SettingKeys.LimitsMaxWait), Rules = rules };
+        return new DestinationLimitSettings
+        {
+            Default = defaults,
+            MaxWait = Duration(config, SettingKeys.LimitsMaxWait),
+            BusyRecovery = Duration(config, SettingKeys.LimitsBusyRecovery),
+            Rules = rules,
+        };
     }
 
     private static IReadOnlyDictionary<string, TlsSettings> Rules(IConfiguration config, TlsSettings defaults)

@@ -17,7 +17,8 @@ namespace MtaFunctions.Core.Delivery;
 ///    renewed, so a crashed instance frees its slots by itself.
 /// 3. Messages per minute are taken in small blocks per instance, so a message costs no storage operation of its
 ///    own when no rate is set, and a fraction of one when it is.
-/// 4. A busy reply lowers the limit to one less than the connections open, which grows back by one per minute.
+/// 4. A busy reply lowers the limit to one less than the connections open, which grows back by one per
+///    <c>Limits:BusyRecovery</c> (a minute by default).
 /// 5. Waiting is bounded by <c>Limits:MaxWait</c>; a caller that gets no slot puts its recipients back on the
 ///    queue without counting an attempt (nothing is lost, nothing bounces for our own pacing).
 /// </remarks>
@@ -27,6 +28,8 @@ public sealed class DestinationLimiter(DestinationLimitStore store, DestinationL
     public static readonly TimeSpan SlotHold = TimeSpan.FromSeconds(60);
 
     private static readonly TimeSpan MaxPoll = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(50);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, LocalWait> _waits = new(StringComparer.OrdinalIgnoreCase);
     private readonly string _instance = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
     private readonly Dictionary<string, LocalTokens> _tokens = new(StringComparer.OrdinalIgnoreCase);
 
@@ -36,51 +39,130 @@ public sealed class DestinationLimiter(DestinationLimitStore store, DestinationL
     /// <summary>Waits for a connection slot of <paramref name="destination"/>.</summary>
     /// <param name="destination">MX host or route.</param>
     /// <param name="limit">Its limit.</param>
-    /// <param name="stopWaiting">Checked between polls: true ends the wait with null (e.g. a pooled connection to the destination became idle).</param>
+    /// <param name="stopWaiting">
+    /// Null, or a task that completes when waiting should end with null (a pooled connection to the destination
+    /// became idle): the wait wakes at once then, rather than at its next poll.
+    /// </param>
     /// <param name="cancellationToken">Cancels the wait.</param>
-    /// <returns>The held slot (dispose it when the connection closes), or null when none came free within <c>MaxWait</c>.</returns>
+    /// <param name="until">When to give up; default <c>MaxWait</c> from now.</param>
+    /// <returns>The held slot (dispose it when the connection closes), or null when none came free in time or <paramref name="stopWaiting"/> completed.</returns>
     public async Task<DestinationLease?> AcquireConnectionAsync(
-        string destination, DestinationLimit limit, Func<bool>? stopWaiting, CancellationToken cancellationToken)
+        string destination, DestinationLimit limit, Func<Task>? stopWaiting, CancellationToken cancellationToken, DateTimeOffset? until = null)
     {
-        var deadline = time.GetUtcNow() + settings.MaxWait;
-        var poll = TimeSpan.FromMilliseconds(50);
+        var deadline = until ?? time.GetUtcNow() + settings.MaxWait;
         var holder = $"{_instance}/{Guid.NewGuid():N}";
-        while (true)
+        var local = _waits.GetOrAdd(destination, _ => new LocalWait());
+
+        // One waiter per destination and instance reads the destination's rows, on one poll schedule; the others
+        // wait for it or for a connection of ours to come back idle. Many messages waiting for one busy
+        // destination cost one storage read per poll, not one each.
+        if (!await EnterAsync(local.Gate, stopWaiting, deadline, cancellationToken).ConfigureAwait(false))
         {
-            var now = time.GetUtcNow();
-            var snapshot = await store.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
-            var effective = EffectiveLimit(limit.MaxConnections, snapshot.Backoff, now);
-            var held = snapshot.Slots.Where(s => s.ExpiresAt > now).ToList();
-            if (held.Count < effective)
+            return null;
+        }
+
+        try
+        {
+            while (true)
             {
-                // Only slots below the limit are ever claimed, so at most `effective` can be held at once.
-                var free = Enumerable.Range(0, effective)
-                    .Where(i => !held.Any(s => s.Index == i))
-                    .OrderBy(_ => Random.Shared.Next())
-                    .ToList();
-                foreach (var index in free)
+                var now = time.GetUtcNow();
+                if (local.NextRead > now)
                 {
-                    var row = snapshot.Slots.FirstOrDefault(s => s.Index == index);
-                    var expires = now + SlotHold;
-                    if (await store.TryWriteSlotAsync(destination, index, holder, expires, row?.ETag, cancellationToken).ConfigureAwait(false) is { } etag)
+                    var idle = stopWaiting?.Invoke();
+                    var delay = Task.Delay(Max(TimeSpan.Zero, Min(local.NextRead - now, deadline - now)), time, cancellationToken);
+                    await (idle is null ? delay : Task.WhenAny(delay, idle)).ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (idle?.IsCompleted == true)
                     {
-                        return new DestinationLease(this, destination, index, holder, etag);
+                        return null;
                     }
+
+                    now = time.GetUtcNow();
                 }
 
-                // Lost every race: read again at once.
-                continue;
-            }
+                var snapshot = await store.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
+                var effective = EffectiveLimit(limit.MaxConnections, snapshot.Backoff, now, settings.BusyRecovery);
+                var held = snapshot.Slots.Where(s => s.ExpiresAt > now).ToList();
+                if (held.Count < effective)
+                {
+                    // Only slots below the limit are ever claimed, so at most `effective` can be held at once.
+                    var free = Enumerable.Range(0, effective)
+                        .Where(i => !held.Any(s => s.Index == i))
+                        .OrderBy(_ => Random.Shared.Next())
+                        .ToList();
+                    foreach (var index in free)
+                    {
+                        var row = snapshot.Slots.FirstOrDefault(s => s.Index == index);
+                        var expires = now + SlotHold;
+                        if (await store.TryWriteSlotAsync(destination, index, holder, expires, row?.ETag, cancellationToken).ConfigureAwait(false) is { } etag)
+                        {
+                            local.Poll = FirstPoll;
+                            local.NextRead = now;
+                            return new DestinationLease(this, destination, index, holder, etag);
+                        }
+                    }
 
-            if (now >= deadline || stopWaiting?.Invoke() == true)
-            {
-                return null;
-            }
+                    // Lost every race: read again at once.
+                    continue;
+                }
 
-            await Task.Delay(Jitter(poll), time, cancellationToken).ConfigureAwait(false);
-            poll = poll * 2 > MaxPoll ? MaxPoll : poll * 2;
+                if (now >= deadline || stopWaiting?.Invoke().IsCompleted == true)
+                {
+                    return null;
+                }
+
+                local.NextRead = now + Jitter(local.Poll);
+                local.Poll = local.Poll * 2 > MaxPoll ? MaxPoll : local.Poll * 2;
+            }
+        }
+        finally
+        {
+            local.Gate.Release();
         }
     }
+
+    // Waits to become the destination's reader; false when a connection came back idle or the deadline passed first.
+    private async Task<bool> EnterAsync(SemaphoreSlim gate, Func<Task>? stopWaiting, DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        if (gate.Wait(0))
+        {
+            return true;
+        }
+
+        var remaining = deadline - time.GetUtcNow();
+        using var timeout = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        var entered = gate.WaitAsync(linked.Token);
+        if (stopWaiting?.Invoke() is { } idle && await Task.WhenAny(entered, idle).ConfigureAwait(false) != entered)
+        {
+            await linked.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await entered.ConfigureAwait(false);
+                gate.Release();
+            }
+            catch (OperationCanceledException)
+            {
+                // Not entered: nothing to give back.
+            }
+
+            return false;
+        }
+
+        try
+        {
+            await entered.ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>Waits until one more message may start to <paramref name="destination"/> under its rate.</summary>
     /// <returns>False when the rate did not allow it within <c>MaxWait</c>.</returns>
@@ -152,7 +234,7 @@ public sealed class DestinationLimiter(DestinationLimitStore store, DestinationL
 
     /// <summary>
     /// The destination answered busy (421, too many connections): fewer connections for everyone, one less than are
-    /// open now, growing back by one per minute.
+    /// open now, growing back by one per <c>Limits:BusyRecovery</c>.
     /// </summary>
     public async Task ReportBusyAsync(string destination, DestinationLimit limit, CancellationToken cancellationToken)
     {
@@ -161,7 +243,7 @@ public sealed class DestinationLimiter(DestinationLimitStore store, DestinationL
             var now = time.GetUtcNow();
             var snapshot = await store.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
             var open = snapshot.Slots.Count(s => s.ExpiresAt > now);
-            var reduced = Math.Max(1, Math.Min(EffectiveLimit(limit.MaxConnections, snapshot.Backoff, now), open) - 1);
+            var reduced = Math.Max(1, Math.Min(EffectiveLimit(limit.MaxConnections, snapshot.Backoff, now, settings.BusyRecovery), open) - 1);
             if (await store.TryWriteBackoffAsync(destination, reduced, now, snapshot.Backoff?.ETag, cancellationToken).ConfigureAwait(false))
             {
                 return;
@@ -169,11 +251,14 @@ public sealed class DestinationLimiter(DestinationLimitStore store, DestinationL
         }
     }
 
-    /// <summary>The connection limit in force: the configured one, or a back-off that grows by one per minute since it was set.</summary>
-    public static int EffectiveLimit(int configured, BackoffRow? backoff, DateTimeOffset now) =>
+    /// <summary>
+    /// The connection limit in force: the configured one, or a back-off that grows by one per
+    /// <paramref name="recovery"/> (<c>Limits:BusyRecovery</c>) since it was set.
+    /// </summary>
+    public static int EffectiveLimit(int configured, BackoffRow? backoff, DateTimeOffset now, TimeSpan recovery) =>
         backoff is null
             ? configured
-            : (int)Math.Min(configured, backoff.Limit + Math.Max(0, Math.Floor((now - backoff.At).TotalMinutes)));
+            : (int)Math.Min(configured, backoff.Limit + Math.Max(0, Math.Floor((now - backoff.At) / recovery)));
 
     internal async Task<ETag?> RenewAsync(DestinationLease lease, ETag etag, CancellationToken cancellationToken) =>
         await store.TryWriteSlotAsync(lease.Destination, lease.Index, lease.Holder, time.GetUtcNow() + SlotHold, etag, cancellationToken).ConfigureAwait(false);
@@ -189,6 +274,14 @@ public sealed class DestinationLimiter(DestinationLimitStore store, DestinationL
     private static DateTimeOffset Window(DateTimeOffset now) => new(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero);
 
     private static TimeSpan Jitter(TimeSpan around) => around * (0.5 + Random.Shared.NextDouble());
+
+    /// <summary>This instance's waiters of one destination: who reads its rows, and when next.</summary>
+    private sealed class LocalWait
+    {
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+        public DateTimeOffset NextRead { get; set; }
+        public TimeSpan Poll { get; set; } = FirstPoll;
+    }
 
     private sealed class LocalTokens(DateTimeOffset window, int left)
     {

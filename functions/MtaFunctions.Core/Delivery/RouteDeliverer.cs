@@ -19,6 +19,9 @@ namespace MtaFunctions.Core.Delivery;
 /// 3. The host is the operator's choice, so private addresses are allowed (the demo sink is on loopback).
 /// 4. AUTH, when configured, runs after TLS is up (SmtpSender refuses it otherwise).
 /// 5. Connections count against the route's fleet-wide limit, not against any MX host.
+/// 6. No TLS-RPT result is recorded (RFC 8460 §3, §4.4: results describe the policy domain's MX hosts; the next
+///    hop is not the recipient domain's MX). A route naming an MX domain goes through DomainDeliverer and records
+///    under that domain.
 /// </remarks>
 public sealed class RouteDeliverer(IDnsResolver dns, TlsPolicyResolver policies, SmtpSender sender, DestinationLimitSettings limits)
 {

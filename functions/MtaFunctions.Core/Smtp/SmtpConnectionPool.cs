@@ -30,8 +30,25 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
     public static string KeyFor(SmtpTarget target, MxTlsPolicy policy) =>
         $"{target}|{target.ImplicitTls}|{target.Credentials?.UserName}|{policy.ServerName}|{policy.Tls}|{policy.Check.ReuseKey}|{policy.Applied}|{policy.Detail}";
 
+    // Senders waiting for a fleet-wide slot, woken when a connection for their key comes back.
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _returned = new();
+
     /// <summary>Whether an idle connection for the key is waiting (a sender waiting for a fleet-wide slot takes it instead).</summary>
     internal bool HasIdle(string key) => _idle.TryGetValue(key, out var bag) && !bag.IsEmpty;
+
+    /// <summary>Completes when a connection for the key is idle: at once if one is, else when one is put back.</summary>
+    internal Task IdleAsync(string key)
+    {
+        if (HasIdle(key))
+        {
+            return Task.CompletedTask;
+        }
+
+        var signal = _returned.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+        // A connection put back between the two looks: its signal may have gone to an earlier waiter.
+        return HasIdle(key) ? Task.CompletedTask : signal.Task;
+    }
 
     /// <summary>Takes an idle, still-open connection for the key, or null.</summary>
     internal PooledConnection? Take(string key)
@@ -66,6 +83,11 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
 
         connection.IdleSince = time.GetUtcNow();
         _idle.GetOrAdd(key, _ => []).Add(connection);
+        if (_returned.TryRemove(key, out var waiting))
+        {
+            waiting.TrySetResult();
+        }
+
         if (_sweeper is null)
         {
             var sweeper = time.CreateTimer(_ => Sweep(), null, idleLimit, idleLimit);

@@ -86,6 +86,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
 
         var key = SmtpConnectionPool.KeyFor(target, policy);
         DestinationLease? lease = null;
+        var waitUntil = limiter.Time.GetUtcNow() + settings.Limits.MaxWait;
         while (true)
         {
             if (pool.Take(key) is { } pooled)
@@ -106,13 +107,14 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
             }
 
             // While every slot is taken, a connection of ours that goes idle is the quicker way to the destination.
-            lease = await limiter.AcquireConnectionAsync(destination, limit, () => pool.HasIdle(key), cancellationToken).ConfigureAwait(false);
+            lease = await limiter.AcquireConnectionAsync(destination, limit, () => pool.IdleAsync(key), cancellationToken, waitUntil).ConfigureAwait(false);
             if (lease is not null)
             {
                 break;
             }
 
-            if (!pool.HasIdle(key))
+            // Woken for an idle connection another sender took first: wait on, until the deadline.
+            if (!pool.HasIdle(key) && limiter.Time.GetUtcNow() >= waitUntil)
             {
                 return Throttled(target, $"{destination}: all {limit.MaxConnections} connections busy (all instances); waited {settings.Limits.MaxWait.TotalSeconds:0}s");
             }

@@ -16,7 +16,10 @@ public sealed class DeliveryStore(TableServiceClient tables)
     public async Task<Dictionary<string, DeliveryRecord>> LoadAsync(string messageId, CancellationToken cancellationToken)
     {
         var rows = new Dictionary<string, DeliveryRecord>(StringComparer.Ordinal);
-        await foreach (var row in _table.QueryAsync<DeliveryRecord>(r => r.PartitionKey == messageId, cancellationToken: cancellationToken)
+
+        // A filter string, not a lambda: the SDK compiles a lambda's captured values into a new dynamic method
+        // on every query (JIT work and finalizer load on every message).
+        await foreach (var row in _table.QueryAsync<DeliveryRecord>(TableClient.CreateQueryFilter($"PartitionKey eq {messageId}"), cancellationToken: cancellationToken)
                            .ConfigureAwait(false))
         {
             rows[row.RowKey] = row;
@@ -28,6 +31,13 @@ public sealed class DeliveryStore(TableServiceClient tables)
     /// <summary>Writes rows of one message in batches (one partition: up to 100 per transaction).</summary>
     public async Task SaveAsync(IReadOnlyList<DeliveryRecord> rows, CancellationToken cancellationToken)
     {
+        if (rows.Count == 1)
+        {
+            // The usual case (one recipient per domain): a plain upsert, no multipart batch to build and parse.
+            await _table.UpsertEntityAsync(rows[0], TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         foreach (var chunk in rows.Chunk(100))
         {
             var actions = chunk.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r, ETag.All));

@@ -14,7 +14,7 @@ public sealed record SlotRow(int Index, string Holder, DateTimeOffset ExpiresAt,
 /// <summary>Messages started in the current one-minute window of a destination.</summary>
 public sealed record RateRow(DateTimeOffset WindowStart, int Count, ETag ETag);
 
-/// <summary>A reduced connection limit after the destination said it was busy; it grows back by one per minute.</summary>
+/// <summary>A reduced connection limit after the destination said it was busy; it grows back by one per <c>Limits:BusyRecovery</c>.</summary>
 public sealed record BackoffRow(int Limit, DateTimeOffset At, ETag ETag);
 
 /// <summary>Everything stored about one destination, read in one query.</summary>
@@ -49,7 +49,8 @@ public sealed class DestinationLimitStore(TableServiceClient tables)
         BackoffRow? backoff = null;
         var partition = PartitionKey(destination);
         await EnsureAsync(cancellationToken).ConfigureAwait(false);
-        await foreach (var row in _table.QueryAsync<TableEntity>(r => r.PartitionKey == partition, cancellationToken: cancellationToken).ConfigureAwait(false))
+        // A filter string, not a lambda: the SDK compiles a lambda's captured values into a dynamic method per query.
+        await foreach (var row in _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {partition}"), cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (row.RowKey.StartsWith(SlotPrefix, StringComparison.Ordinal) && int.TryParse(row.RowKey.AsSpan(SlotPrefix.Length), out var index))
             {

@@ -44,6 +44,48 @@ public sealed class DestinationLimiterTests(AzuriteFixture azurite) : IClassFixt
     }
 
     [Fact]
+    public async Task AcquireConnection_ManyWaitersOnOneHost_OneOfThemReadsTheRows()
+    {
+        // Its own Azurite, whose access log counts every request.
+        await using var counted = new AzuriteFixture { CountRequests = true };
+        await counted.InitializeAsync();
+        var host = new DestinationLimiter(
+            new DestinationLimitStore(new TableServiceClient(counted.ConnectionString)),
+            new DestinationLimitSettings { Default = new DestinationLimit(20, 0), MaxWait = TimeSpan.FromSeconds(1.5) },
+            TimeProvider.System);
+        var destination = $"mx.busy-{Guid.NewGuid():N}.test";
+        var limit = new DestinationLimit(1, 0);
+        await using var held = await host.AcquireConnectionAsync(destination, limit, null, CancellationToken.None);
+        var before = await SettledCountAsync(counted, "GET DestinationLimits");
+
+        var waiters = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => host.AcquireConnectionAsync(destination, limit, null, CancellationToken.None)));
+
+        Assert.NotNull(held);
+        Assert.All(waiters, Assert.Null);
+
+        // One reader on one poll schedule (50 ms doubling to 2 s) for all twenty, not twenty readers.
+        var reads = await SettledCountAsync(counted, "GET DestinationLimits") - before;
+        Assert.InRange(reads, 1, 19);
+    }
+
+    // Azurite writes its access log asynchronously: the count once it stops changing.
+    private static async Task<long> SettledCountAsync(AzuriteFixture azurite, string key)
+    {
+        var last = -1L;
+        while (true)
+        {
+            var now = azurite.Requests.GetValueOrDefault(key);
+            if (now == last)
+            {
+                return now;
+            }
+
+            last = now;
+            await Task.Delay(300);
+        }
+    }
+
+    [Fact]
     public async Task AcquireConnection_AllSlotsHeldPastMaxWait_ReturnsNullAndLeavesHoldersAlone()
     {
         var destination = $"mx.full-{Guid.NewGuid():N}.test";
@@ -104,8 +146,9 @@ public sealed class DestinationLimiterTests(AzuriteFixture azurite) : IClassFixt
     public void EffectiveLimit_BackoffGrowsBackByOnePerMinute(int secondsSince, int expected)
     {
         var at = new DateTimeOffset(2026, 11, 30, 10, 0, 0, TimeSpan.Zero);
-        Assert.Equal(expected, DestinationLimiter.EffectiveLimit(5, new BackoffRow(1, at, default), at.AddSeconds(secondsSince)));
-        Assert.Equal(5, DestinationLimiter.EffectiveLimit(5, null, at));
+        Assert.Equal(expected, DestinationLimiter.EffectiveLimit(5, new BackoffRow(1, at, default), at.AddSeconds(secondsSince), TimeSpan.FromMinutes(1)));
+        Assert.Equal(5, DestinationLimiter.EffectiveLimit(5, null, at, TimeSpan.FromMinutes(1)));
+        Assert.Equal(Math.Min(5, 1 + (secondsSince / 10)), DestinationLimiter.EffectiveLimit(5, new BackoffRow(1, at, default), at.AddSeconds(secondsSince), TimeSpan.FromSeconds(10)));
     }
 
     [Fact]

@@ -93,6 +93,39 @@ public sealed class HostsAndClientTests(AzuriteFixture storage) : IClassFixture<
     }
 
     [Fact]
+    public void HostJson_AppSettingOverrides_WinOverTheFile()
+    {
+        var options = new Microsoft.Azure.WebJobs.Host.QueuesOptions();
+        MtaFunctions.LocalHost.HostJson.ApplyQueueOptions(Path.Combine(RepoPaths.Root, "functions", "MtaFunctions", "host.json"), options);
+        var fileBatch = options.BatchSize;
+        var config = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            // As the Functions host reads AzureFunctionsJobHost__extensions__queues__batchSize.
+            ["AzureFunctionsJobHost:extensions:queues:batchSize"] = "7",
+            ["AzureFunctionsJobHost:extensions:queues:newBatchThreshold"] = "3",
+        }).Build();
+
+        MtaFunctions.LocalHost.HostJson.ApplyQueueOverrides(config, options);
+
+        Assert.NotEqual(7, fileBatch);
+        Assert.Equal(7, options.BatchSize);
+        Assert.Equal(3, options.NewBatchThreshold);
+    }
+
+    [Fact]
+    public void HostJson_BadAppSettingOverride_NamesTheSetting()
+    {
+        var config = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureFunctionsJobHost:extensions:queues:batchSize"] = "many",
+        }).Build();
+
+        var e = Assert.Throws<InvalidDataException>(() => MtaFunctions.LocalHost.HostJson.ApplyQueueOverrides(config, new Microsoft.Azure.WebJobs.Host.QueuesOptions()));
+
+        Assert.Contains("AzureFunctionsJobHost:extensions:queues:batchSize", e.Message);
+    }
+
+    [Fact]
     public async Task Handler_StorageFailing_RetriedByQueueThenPoisonedWithReason()
     {
         await using var host = await MtaTestHost.StartAsync(storage);

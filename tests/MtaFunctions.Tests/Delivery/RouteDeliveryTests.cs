@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using MtaFunctions.Client.Contract;
 using MtaFunctions.Tests.Infrastructure;
 
@@ -89,6 +90,46 @@ public sealed class RouteDeliveryTests(AzuriteFixture storage) : IClassFixture<A
         Assert.Equal(nameof(DeliveryState.Deferred), row.State);
         Assert.Contains("STARTTLS required but not offered", row.LastReply, StringComparison.Ordinal);
         Assert.Empty(relay.Inbox);
+    }
+
+    [Fact]
+    public async Task TlsRpt_HostRouteRecordsNothing_MxRouteRecordsForTheMxDomain()
+    {
+        // RFC 8460 §3/§4.4: a result belongs to the policy domain whose MX hosts were reached. A smarthost is not
+        // the recipient domain's MX, so its sessions say nothing to that domain; a route to another domain's MX
+        // hosts applies that domain's policies, and its sessions are results for it.
+        var relayPort = FreePort.Next();
+        await using var host = await MtaTestHost.StartAsync(
+            storage,
+            [
+                .. Reporting.Outbound.TestDkimKeys.Settings("rsa"), ("Report:Tls:Aggregate:Send", "daily"),
+                ("Queue:Outbound:Routes:0:Domain", "viarelay.test"),
+                ("Queue:Outbound:Routes:0:Host", $"relay.provider.test:{relayPort}"),
+                ("Queue:Outbound:Routes:1:Domain", "viahub.test"),
+                ("Queue:Outbound:Routes:1:Mx", "hub.provider.test"),
+            ]);
+        foreach (var domain in new[] { "viarelay.test", "viahub.test", "hub.provider.test" })
+        {
+            host.Dns.Txt($"_smtp._tls.{domain}", $"v=TLSRPTv1; rua=mailto:tlsrpt@{domain}");
+        }
+
+        host.Dns.A("relay.provider.test", "127.0.0.67");
+        await using var relay = new TestSmtpServer(IPAddress.Parse("127.0.0.67"), relayPort, host.Ca.IssueServer(["relay.provider.test"]));
+        host.AddDomain("hub.provider.test", "mx.hub.provider.test", "127.0.0.68");
+        var hub = host.AddSmtpServer("127.0.0.68", host.Ca.IssueServer(["mx.hub.provider.test"]));
+
+        var id = await host.SendAsync(Sender, ["a@viarelay.test", "b@viahub.test"], MtaTestHost.Message(Sender, "a@viarelay.test"));
+        await host.PumpAsync(TimeSpan.Zero);
+
+        var status = await host.StatusAsync(id);
+        Assert.All(status.Values, row => Assert.True(row.State == nameof(DeliveryState.Delivered), $"{row.Recipient}: {row.State} {row.LastReply}"));
+        Assert.True(Assert.Single(relay.Inbox).Secure);
+        Assert.Single(hub.Inbox);
+        var (key, count) = Assert.Single(host.Services.GetRequiredService<Core.Reporting.Outbound.TlsSessionCounter>().Peek());
+        Assert.Equal(1, count);
+        Assert.Equal("hub.provider.test", key.Policy.Domain);
+        Assert.Equal("mx.hub.provider.test", key.ReceivingMxHostname);
+        Assert.Null(key.Failure);
     }
 
     [Fact]

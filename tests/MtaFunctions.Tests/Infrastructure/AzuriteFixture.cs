@@ -34,6 +34,16 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
 {
     private readonly AzuriteOptions _options;
     private Process? _process;
+    private readonly Dictionary<string, long> _requests = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// True = Azurite writes its access log (one line per request), and <see cref="Requests"/> counts them: the
+    /// storage operations of every client, the WebJobs queue listener's included.
+    /// </summary>
+    public bool CountRequests { get; init; }
+
+    /// <summary>The Azurite (node) process id, for CPU accounting.</summary>
+    public int ProcessId => _process?.Id ?? 0;
 
     /// <summary>The default instance (what class fixtures get).</summary>
     public AzuriteFixture()
@@ -74,7 +84,7 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
         };
         var args = new List<string>
         {
-            "--silent", "--skipApiVersionCheck", "--disableTelemetry",
+            "--skipApiVersionCheck", "--disableTelemetry",
             "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
             "--blobPort", "0", "--queuePort", "0", "--tablePort", "0",
         };
@@ -93,6 +103,12 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
             psi.ArgumentList.Add(arg);
         }
 
+        // Without --silent Azurite writes an access log line per request to stdout.
+        if (!CountRequests)
+        {
+            psi.ArgumentList.Add("--silent");
+        }
+
         _process = Process.Start(psi) ?? throw new InvalidOperationException("azurite did not start");
         var endpoints = new Dictionary<string, Uri>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -108,13 +124,52 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
             }
         }
 
-        _ = DrainAsync(_process.StandardOutput);
+        _ = CountRequests ? CountAsync(_process.StandardOutput) : DrainAsync(_process.StandardOutput);
         _ = DrainAsync(_process.StandardError);
         Endpoints = endpoints;
         ConnectionString =
             $"DefaultEndpointsProtocol={endpoints["Blob"].Scheme};AccountName=devstoreaccount1;" +
             "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
             $"BlobEndpoint={endpoints["Blob"]};QueueEndpoint={endpoints["Queue"]};TableEndpoint={endpoints["Table"]};";
+    }
+
+    [GeneratedRegex("\"([A-Z]+) /[^/ ]+/([^/?( ]*)")]
+    private static partial Regex AccessLogRequest();
+
+    /// <summary>Requests so far by method and first path segment (queue, table or container), e.g. "GET Deliveries".</summary>
+    public IReadOnlyDictionary<string, long> Requests
+    {
+        get
+        {
+            lock (_requests)
+            {
+                return new Dictionary<string, long>(_requests);
+            }
+        }
+    }
+
+    /// <summary>Forgets the requests counted so far.</summary>
+    public void ResetRequests()
+    {
+        lock (_requests)
+        {
+            _requests.Clear();
+        }
+    }
+
+    private async Task CountAsync(StreamReader reader)
+    {
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (AccessLogRequest().Match(line) is { Success: true } match)
+            {
+                var key = $"{match.Groups[1].Value} {match.Groups[2].Value}";
+                lock (_requests)
+                {
+                    _requests[key] = _requests.GetValueOrDefault(key) + 1;
+                }
+            }
+        }
     }
 
     private static async Task DrainAsync(StreamReader reader)

@@ -22,6 +22,9 @@ public sealed class LocalHostProcess : IAsyncDisposable
     /// <summary>Where it serves.</summary>
     public Uri BaseAddress { get; }
 
+    /// <summary>The process id (CPU accounting).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>True while the process runs.</summary>
     public bool IsRunning => !_process.HasExited;
 

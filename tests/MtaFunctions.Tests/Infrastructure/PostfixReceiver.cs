@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 
 namespace MtaFunctions.Tests.Infrastructure;
 
@@ -30,64 +28,55 @@ public sealed class PostfixReceiver : IAsyncLifetime
     public const string No8BitMime = "127.0.0.63";
     public const string NoSmtpUtf8 = "127.0.0.64";
 
-    private string _dir = "";
+    private PostfixInstance? _postfix;
+
+    private string Folder => _postfix?.Directory ?? throw new InvalidOperationException("the receiver is not started");
 
     /// <summary>The TCP port of every listener.</summary>
     public int Port { get; private set; }
 
     /// <summary>Where the pipe transport stores messages: one file per (queue id, recipient).</summary>
-    public string InboxDirectory => Path.Combine(_dir, "inbox");
+    public string InboxDirectory => Path.Combine(Folder, "inbox");
 
     public async ValueTask InitializeAsync()
     {
-        if (OperatingSystem.IsWindows() || !File.Exists("/usr/sbin/postfix") || Environment.UserName != "root")
+        if (OperatingSystem.IsWindows())
         {
-            throw new InvalidOperationException("the Postfix receiver tests need root and the Debian postfix package (tests/apt-packages.txt)");
+            throw new PlatformNotSupportedException("the Postfix receiver runs on Debian");
         }
 
         Port = FreePort.Next();
-        _dir = Directory.CreateTempSubdirectory("mtatest-postfix").FullName;
-        File.SetUnixFileMode(_dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-                                   | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        foreach (var sub in new[] { "etc", "queue", "data", "inbox" })
-        {
-            Directory.CreateDirectory(Path.Combine(_dir, sub));
-        }
+        _postfix = PostfixInstance.Create("mtatest-postfix");
+        Directory.CreateDirectory(InboxDirectory);
 
         // The pipe runs as nobody; it writes a temporary file and renames it so readers never see half a message.
         File.SetUnixFileMode(InboxDirectory, (UnixFileMode)0x3FF | UnixFileMode.StickyBit);
-        var store = Path.Combine(_dir, "store.sh");
+        var store = Path.Combine(Folder, "store.sh");
         await File.WriteAllTextAsync(store, "#!/bin/sh\nset -e\ncat > \"$1/.$2.$3.tmp\"\nmv \"$1/.$2.$3.tmp\" \"$1/$2.$3.eml\"\n");
         File.SetUnixFileMode(store, (UnixFileMode)0x1ED);
 
-        await File.WriteAllTextAsync(Path.Combine(_dir, "rcpt_access"), "/^rcpt550/ 550 5.1.1 No such user here\n");
-        await File.WriteAllTextAsync(Path.Combine(_dir, "data_access"), """
+        await File.WriteAllTextAsync(Path.Combine(Folder, "rcpt_access"), "/^rcpt550/ 550 5.1.1 No such user here\n");
+        await File.WriteAllTextAsync(Path.Combine(Folder, "data_access"), """
             /^data451-/ 451 4.3.0 Not now, at DATA
             /^data554-/ 554 5.7.1 Refused at DATA
             """ + "\n");
-        await File.WriteAllTextAsync(Path.Combine(_dir, "eod_access"), """
+        await File.WriteAllTextAsync(Path.Combine(Folder, "eod_access"), """
             /^eod451-/ 451 4.3.0 Not now, after the body
             /^eod554-/ 554 5.7.1 Refused after the body
             """ + "\n");
 
         var p = Port.ToString(CultureInfo.InvariantCulture);
-        await File.WriteAllTextAsync(Path.Combine(_dir, "etc", "main.cf"), $"""
-            compatibility_level = 3.6
-            queue_directory = {_dir}/queue
-            data_directory = {_dir}/data
-            mail_owner = postfix
-            setgid_group = postdrop
+        _postfix.Start($"""
             myhostname = mx.postfix.test
             mydomain = postfix.test
             myorigin = $myhostname
             mydestination =
             inet_interfaces = 127.0.0.1
-            inet_protocols = ipv4
             mynetworks = 127.0.0.0/8
             smtpd_relay_restrictions = permit_mynetworks, reject
-            smtpd_recipient_restrictions = check_recipient_access regexp:{_dir}/rcpt_access
-            smtpd_data_restrictions = check_sender_access regexp:{_dir}/data_access
-            smtpd_end_of_data_restrictions = check_sender_access regexp:{_dir}/eod_access
+            smtpd_recipient_restrictions = check_recipient_access regexp:{Folder}/rcpt_access
+            smtpd_data_restrictions = check_sender_access regexp:{Folder}/data_access
+            smtpd_end_of_data_restrictions = check_sender_access regexp:{Folder}/eod_access
             smtpd_error_sleep_time = 0
             smtpd_soft_error_limit = 1000
             smtpd_hard_error_limit = 1000
@@ -96,33 +85,16 @@ public sealed class PostfixReceiver : IAsyncLifetime
             local_header_rewrite_clients =
             always_add_missing_headers = no
             smtputf8_enable = yes
-            alias_maps =
-            alias_database =
             local_recipient_maps =
-            maillog_file = {_dir}/maillog
-            maillog_file_prefixes = {_dir}
-            biff = no
-            """);
-        var services = new[]
-        {
-            $"{Default}:{p} inet n - n - - smtpd",
-            $"{NoPipelining}:{p} inet n - n - - smtpd -o smtpd_discard_ehlo_keywords=pipelining",
-            $"{No8BitMime}:{p} inet n - n - - smtpd -o smtpd_discard_ehlo_keywords=8bitmime",
-            $"{NoSmtpUtf8}:{p} inet n - n - - smtpd -o smtputf8_enable=no -o smtpd_discard_ehlo_keywords=smtputf8",
-            $"storepipe unix - n n - - pipe user=nobody argv={store} {InboxDirectory} ${{queue_id}} ${{recipient}}",
-            "pickup unix n - n 60 1 pickup", "cleanup unix n - n - 0 cleanup", "qmgr unix n - n 300 1 qmgr",
-            "rewrite unix - - n - - trivial-rewrite", "bounce unix - - n - 0 bounce",
-            "defer unix - - n - 0 bounce", "trace unix - - n - 0 bounce", "verify unix - - n - 1 verify",
-            "flush unix n - n 1000? 0 flush", "proxymap unix - - n - - proxymap", "smtp unix - - n - - smtp",
-            "relay unix - - n - - smtp", "showq unix n - n - - showq", "error unix - - n - - error",
-            "retry unix - - n - - error", "discard unix - - n - - discard",
-            "anvil unix - - n - 1 anvil", "scache unix - - n - 1 scache", "postlog unix-dgram n - n - 1 postlogd",
-        };
-        await File.WriteAllTextAsync(Path.Combine(_dir, "etc", "master.cf"), string.Join('\n', services) + "\n");
-        Run("chown", $"postfix {_dir}/data");
-        Run("postfix", $"-c {_dir}/etc check");
-        Run("postfix", $"-c {_dir}/etc start");
-        await WaitListeningAsync();
+            """,
+            [
+                $"{Default}:{p} inet n - n - - smtpd",
+                $"{NoPipelining}:{p} inet n - n - - smtpd -o smtpd_discard_ehlo_keywords=pipelining",
+                $"{No8BitMime}:{p} inet n - n - - smtpd -o smtpd_discard_ehlo_keywords=8bitmime",
+                $"{NoSmtpUtf8}:{p} inet n - n - - smtpd -o smtputf8_enable=no -o smtpd_discard_ehlo_keywords=smtputf8",
+                $"storepipe unix - n n - - pipe user=nobody argv={store} {InboxDirectory} ${{queue_id}} ${{recipient}}",
+            ]);
+        await PostfixInstance.WaitListeningAsync(new[] { Default, NoPipelining, No8BitMime, NoSmtpUtf8 }.Select(ip => new IPEndPoint(IPAddress.Parse(ip), Port)));
     }
 
     /// <summary>Every message stored so far, per recipient, with Postfix's own Received: line removed.</summary>
@@ -137,12 +109,18 @@ public sealed class PostfixReceiver : IAsyncLifetime
             .ToList();
 
     /// <summary>Waits until <paramref name="count"/> messages are stored (or the timeout passes) and returns them.</summary>
-    public async Task<IReadOnlyList<PostfixMail>> WaitForAsync(int count, TimeSpan? timeout = null)
+    public Task<IReadOnlyList<PostfixMail>> WaitForAsync(int count, TimeSpan? timeout = null) => WaitForAsync(_ => true, count, timeout);
+
+    /// <summary>
+    /// Waits until <paramref name="count"/> stored messages match (or the timeout passes) and returns the matching
+    /// ones: other tests' mail in the same inbox (a DSN to the shared sender) does not end the wait.
+    /// </summary>
+    public async Task<IReadOnlyList<PostfixMail>> WaitForAsync(Func<PostfixMail, bool> match, int count = 1, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (true)
         {
-            var mail = Inbox();
+            var mail = Inbox().Where(match).ToList();
             if (mail.Count >= count || DateTime.UtcNow > deadline)
             {
                 return mail;
@@ -162,7 +140,7 @@ public sealed class PostfixReceiver : IAsyncLifetime
     }
 
     /// <summary>The receiver's mail log, for failure messages.</summary>
-    public string Log() => File.Exists(Path.Combine(_dir, "maillog")) ? File.ReadAllText(Path.Combine(_dir, "maillog")) : "";
+    public string Log() => _postfix?.Log() ?? "";
 
     // Postfix's smtpd prepends exactly one "Received: from ..." field (folded over several lines).
     private static byte[] StripOwnReceived(byte[] data)
@@ -191,58 +169,9 @@ public sealed class PostfixReceiver : IAsyncLifetime
         return data;
     }
 
-    private async Task WaitListeningAsync()
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        foreach (var ip in new[] { Default, NoPipelining, No8BitMime, NoSmtpUtf8 })
-        {
-            while (true)
-            {
-                try
-                {
-                    using var probe = new TcpClient();
-                    await probe.ConnectAsync(IPAddress.Parse(ip), Port);
-                    break;
-                }
-                catch (SocketException) when (DateTime.UtcNow < deadline)
-                {
-                    await Task.Delay(100);
-                }
-            }
-        }
-    }
-
-    private static void Run(string file, string args)
-    {
-        using var process = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} {args}: exit {process.ExitCode}: {stderr}");
-        }
-    }
-
     public ValueTask DisposeAsync()
     {
-        try
-        {
-            Run("postfix", $"-c {_dir}/etc stop");
-        }
-        catch (InvalidOperationException)
-        {
-            // Already stopped, or never started: nothing to stop.
-        }
-
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A daemon still exiting may hold a file; the temporary directory goes with the machine.
-        }
-
+        _postfix?.Dispose();
         return ValueTask.CompletedTask;
     }
 }

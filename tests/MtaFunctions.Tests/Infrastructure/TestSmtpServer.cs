@@ -135,6 +135,12 @@ public sealed class TestSmtpServer : IAsyncDisposable
     /// <summary>Times MAIL FROM got the busy reply.</summary>
     public int BusyReplies => Volatile.Read(ref _busyReplies);
 
+    /// <summary>Busy replies per envelope sender (tests give each message its own sender to tell them apart).</summary>
+    public ConcurrentDictionary<string, int> BusyRepliesBySender { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Starts <see cref="PeakSessions"/> over from the sessions open now.</summary>
+    public void ResetPeak() => Volatile.Write(ref _peak, OpenSessions);
+
     private int _busyReplies;
 
     /// <summary>Every AUTH attempt: user and whether it was accepted.</summary>
@@ -203,6 +209,7 @@ public sealed class TestSmtpServer : IAsyncDisposable
             if (owner.BusyAbove is { } busy && owner.OpenSessions > busy)
             {
                 Interlocked.Increment(ref owner._busyReplies);
+                owner.BusyRepliesBySender.AddOrUpdate(from.AsAddress(), 1, (_, n) => n + 1);
                 throw new SmtpResponseException(new SmtpResponse((SmtpReplyCode)421, "4.7.0 too many connections, try later"), quit: true);
             }
 

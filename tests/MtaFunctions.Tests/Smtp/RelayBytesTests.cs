@@ -31,7 +31,7 @@ public sealed class RelayBytesTests(AzuriteFixture storage, PostfixReceiver post
 
         var row = (await host.StatusAsync(id))[to];
         Assert.True(row.State == nameof(DeliveryState.Delivered), $"{row.State}: {row.LastReply}\n{postfix.Log()}");
-        var stored = Assert.Single(await postfix.WaitForAsync(1), m => m.Recipient == to).Data;
+        var stored = Assert.Single(await postfix.WaitForAsync(m => m.Recipient == to)).Data;
         Assert.Equal(Lf(RelaySamples.Crlf(queued)), RelaySamples.AfterOwnReceived(stored, id));
     }
 
@@ -45,7 +45,7 @@ public sealed class RelayBytesTests(AzuriteFixture storage, PostfixReceiver post
         var id = await host.SendAsync(Sender, [to], queued);
         await host.PumpAsync(TimeSpan.Zero);
 
-        var stored = Assert.Single(await postfix.WaitForAsync(1), m => m.Recipient == to).Data;
+        var stored = Assert.Single(await postfix.WaitForAsync(m => m.Recipient == to)).Data;
         Assert.Equal(Lf(RelaySamples.Crlf(queued)), RelaySamples.AfterOwnReceived(stored, id));
         var received = MimeMessage.Load(new MemoryStream(stored));
         var signature = received.Headers.IndexOf(HeaderId.DkimSignature);
@@ -66,7 +66,7 @@ public sealed class RelayBytesTests(AzuriteFixture storage, PostfixReceiver post
         var row = (await host.StatusAsync(id))[to];
         Assert.Equal(nameof(DeliveryState.Delivered), row.State);
         Assert.Contains("body converted to 7bit: the server does not offer 8BITMIME", row.LastReply);
-        var stored = Assert.Single(await postfix.WaitForAsync(1), m => m.Recipient == to).Data;
+        var stored = Assert.Single(await postfix.WaitForAsync(m => m.Recipient == to)).Data;
         Assert.DoesNotContain(stored, b => b >= 0x80);
         var original = Assert.IsType<TextPart>(MimeMessage.Load(new MemoryStream(queued)).Body);
         var converted = Assert.IsType<TextPart>(MimeMessage.Load(new MemoryStream(stored)).Body);

@@ -37,7 +37,14 @@ public sealed partial class DnssecLab : IAsyncLifetime
     private readonly StringBuilder _signed = new();
     private readonly StringBuilder _unsigned = new();
     private readonly StringBuilder _insecureA = new();
+    private readonly List<DaneScenario> _extra = [];
     private int _nextHost = 1;
+
+    /// <summary>
+    /// A loopback address where Unbound also answers on port 53, for peers that read /etc/resolv.conf (Postfix in
+    /// a mount namespace, see <see cref="PostfixInstance"/>); null = none.
+    /// </summary>
+    public IPAddress? Port53Address { get; init; }
 
     /// <summary>The validating resolver (put it in Dns:Servers and Dns:TrustedValidators).</summary>
     public IPEndPoint Resolver { get; private set; } = new(IPAddress.Loopback, 0);
@@ -135,6 +142,7 @@ public sealed partial class DnssecLab : IAsyncLifetime
             server:
               interface: 127.0.0.1
               port: {unboundPort}
+            {(Port53Address is null ? "" : $"  interface: {Port53Address}@53\n")}
               do-ip6: no
               do-not-query-localhost: no
               username: ""
@@ -172,8 +180,28 @@ public sealed partial class DnssecLab : IAsyncLifetime
         await WaitUntilValidatingAsync();
     }
 
+    /// <summary>
+    /// Before <see cref="InitializeAsync"/>: publishes <paramref name="domain"/> (under test.) with MX
+    /// mx.<paramref name="domain"/> at <paramref name="address"/> and a DANE-EE 3 1 1 record of
+    /// <paramref name="leaf"/>, for a server the caller runs (a Postfix MX, a benchmark sink).
+    /// </summary>
+    public DaneScenario AddDaneEe(string domain, IPAddress address, X509Certificate2 leaf)
+    {
+        var scenario = new DaneScenario(domain, $"mx.{domain}", address, leaf, []);
+        _extra.Add(scenario);
+        return scenario;
+    }
+
     private void BuildScenarios()
     {
+        foreach (var extra in _extra)
+        {
+            _scenarios[extra.Domain] = extra;
+            _signed.AppendLine($"{extra.Domain[..^".test".Length]} IN MX 10 {extra.MxHost}.");
+            _signed.AppendLine($"{extra.MxHost[..^".test".Length]} IN A {extra.Address}");
+            Publish(_signed, extra.MxHost, Tlsa(TlsaUsage.DaneEe, TlsaSelector.Spki, TlsaMatchingType.Sha256, extra.Leaf!));
+        }
+
         // DANE-EE: self-signed leaves (PKIX would refuse them), published as 3 s m.
         Ee("ee311.test", TlsaSelector.Spki, TlsaMatchingType.Sha256);
         Ee("ee301.test", TlsaSelector.Cert, TlsaMatchingType.Sha256);
