@@ -130,6 +130,25 @@ public sealed class AppInsightsExportTests(AzuriteFixture storage) : IClassFixtu
     }
 
     [Fact]
+    public async Task Sampler_ABurstOfAttempts_EveryOneTraced()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage, s => s.AddMtaTelemetry(Settings(FreePort.Next()), "MtaFunctions.Tests"));
+        var hosted = await StartHostedAsync(host);
+        _ = host.Services.GetRequiredService<TracerProvider>();
+
+        // Many instances start at once after a quiet spell: each attempt span is a root, and each must be kept.
+        var recorded = 0;
+        for (var i = 0; i < 200; i++)
+        {
+            using var attempt = MtaTelemetry.Source.StartActivity("mta.delivery.attempt");
+            recorded += attempt is { Recorded: true } ? 1 : 0;
+        }
+
+        await StopAsync(hosted);
+        Assert.Equal(200, recorded);
+    }
+
+    [Fact]
     public async Task IngestionEndpointUnreachable_DeliveryGoesOn()
     {
         await using var host = await MtaTestHost.StartAsync(storage, s => s.AddMtaTelemetry(Settings(FreePort.Next()), "MtaFunctions.Tests"));
