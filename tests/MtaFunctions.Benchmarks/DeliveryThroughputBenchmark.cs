@@ -30,7 +30,7 @@ public static class DeliveryThroughputBenchmark
 {
     private const string Domain = "bench.test";
     private const string MxHost = "mx.bench.test";
-    private const int Injectors = 8;
+    private static int Injectors = 8;
     private static readonly IPAddress SinkAddress = IPAddress.Parse("127.0.0.95");
     private static readonly IPAddress ResolverAddress = IPAddress.Parse("127.0.0.153");
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(10);
@@ -45,6 +45,10 @@ public static class DeliveryThroughputBenchmark
             if (arg.StartsWith("--messages=", StringComparison.Ordinal))
             {
                 messages = int.Parse(arg["--messages=".Length..], CultureInfo.InvariantCulture);
+            }
+            else if (arg.StartsWith("--injectors=", StringComparison.Ordinal))
+            {
+                Injectors = int.Parse(arg["--injectors=".Length..], CultureInfo.InvariantCulture);
             }
             else if (arg.StartsWith("--only=", StringComparison.Ordinal))
             {

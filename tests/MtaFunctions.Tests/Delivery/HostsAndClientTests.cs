@@ -92,6 +92,17 @@ public sealed class HostsAndClientTests(AzuriteFixture storage) : IClassFixture<
         Assert.Equal("none", queues.GetProperty("messageEncoding").GetString());
     }
 
+    [Theory]
+    [InlineData("MtaFunctions.LocalHost.runtimeconfig.json")]
+    [InlineData("MtaFunctions.runtimeconfig.json")]
+    public void RuntimeConfig_ThreadPoolDoesNotSpin(string file)
+    {
+        // Both hosts share small instances with storage clients and sessions: idle workers must not burn CPU spinning.
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, file)));
+        var properties = doc.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+        Assert.Equal(0, properties.GetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit").GetInt32());
+    }
+
     [Fact]
     public void HostJson_AppSettingOverrides_WinOverTheFile()
     {
