@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.IO.Compression;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using MtaFunctions.Core.Configuration;
@@ -83,6 +84,7 @@ public static class TlsRptIntakeBenchmark
         {
             var bodies = Enumerable.Range(0, 400).Select(i => TlsRptHostFixture.Gzip(Report((parallelism * 10_000) + i, 30))).ToArray();
             counting.Reset();
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             await Parallel.ForEachAsync(bodies, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (body, ct) =>
             {
                 var outcome = await intake.ReceiveHttpAsync(new MemoryStream(body), TlsRptMediaTypes.Gzip, body.Length, null, ct);
@@ -91,8 +93,21 @@ public static class TlsRptIntakeBenchmark
                     throw new InvalidOperationException(outcome.Message);
                 }
             });
-            Console.WriteLine($"storage requests per new report at parallelism {parallelism,2}: {counting.Count / (double)bodies.Length:F2}");
+            cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+            Console.WriteLine($"storage requests per new report at parallelism {parallelism,2}: {counting.Count / (double)bodies.Length:F2}; in-process intake CPU per report (no HTTP server) {cpu.TotalMilliseconds / bodies.Length:F2} ms");
         }
+
+        // Reading alone: inflate, parse and check, no storage.
+        var parseBodies = Enumerable.Range(0, 2000).Select(i => TlsRptHostFixture.Gzip(Report(90_000 + i, 30))).ToArray();
+        var parseCpu = Process.GetCurrentProcess().TotalProcessorTime;
+        foreach (var body in parseBodies)
+        {
+            using var json = new GZipStream(new MemoryStream(body), CompressionMode.Decompress);
+            TlsRptReportSerializer.Read(json, keepAllText: true);
+        }
+
+        parseCpu = Process.GetCurrentProcess().TotalProcessorTime - parseCpu;
+        Console.WriteLine($"reading a report alone (inflate, parse, check): {parseCpu.TotalMilliseconds / parseBodies.Length:F3} ms CPU per report");
     }
 
     private static async Task<(double[] Latencies, Dictionary<int, int> Statuses)> PostAllAsync(HttpClient http, byte[][] bodies)
