@@ -55,6 +55,11 @@ public static class MtaTelemetryServiceCollectionExtensions
             {
                 o.ConnectionString = appInsights;
                 o.Credential = credential;
+
+                // The exporter's default sampler keeps about 5 traces a second, adaptively, and drops attempts of a
+                // quiet instance that come in a burst; every delivery attempt is traced, as the OTLP export does.
+                o.TracesPerSecond = null;
+                o.SamplingRatio = 1.0F;
             });
         }
 

@@ -7,6 +7,22 @@ using MtaFunctions.Client;
 
 namespace MtaFunctions.Tests.Infrastructure;
 
+/// <summary>How an <see cref="AzuriteFixture"/> starts Azurite.</summary>
+public sealed record AzuriteOptions
+{
+    /// <summary>Plain HTTP, shared keys (the connection string): what most tests use.</summary>
+    public static AzuriteOptions Default { get; } = new();
+
+    /// <summary><c>--oauth basic</c>: bearer tokens only (lifetime, issuer and audience checked, the signature not). Needs <see cref="Https"/>.</summary>
+    public bool OAuth { get; init; }
+
+    /// <summary>PEM certificate and private key files: Azurite serves HTTPS with them.</summary>
+    public (string CertificateFile, string KeyFile)? Https { get; init; }
+
+    /// <summary>The host name in <see cref="AzuriteFixture.Endpoints"/> (the certificate's name); Azurite listens on 127.0.0.1.</summary>
+    public string HostName { get; init; } = "127.0.0.1";
+}
+
 /// <summary>
 /// A private Azurite (blob, queue, table) on random loopback ports, in a temporary folder, for one test class.
 /// </summary>
@@ -16,6 +32,7 @@ namespace MtaFunctions.Tests.Infrastructure;
 /// </remarks>
 public sealed partial class AzuriteFixture : IAsyncLifetime
 {
+    private readonly AzuriteOptions _options;
     private Process? _process;
     private readonly Dictionary<string, long> _requests = new(StringComparer.Ordinal);
 
@@ -28,6 +45,18 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
     /// <summary>The Azurite (node) process id, for CPU accounting.</summary>
     public int ProcessId => _process?.Id ?? 0;
 
+    /// <summary>The default instance (what class fixtures get).</summary>
+    public AzuriteFixture()
+        : this(AzuriteOptions.Default)
+    {
+    }
+
+    /// <summary>An instance started with <paramref name="options"/> (one public constructor only: xunit builds fixtures).</summary>
+    internal AzuriteFixture(AzuriteOptions options) => _options = options;
+
+    /// <summary>The service endpoints by name (Blob, Queue, Table), account path included.</summary>
+    public IReadOnlyDictionary<string, Uri> Endpoints { get; private set; } = new Dictionary<string, Uri>();
+
     /// <summary>Connection string with the explicit endpoints of this instance.</summary>
     public string ConnectionString { get; private set; } = "";
 
@@ -35,7 +64,7 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
     public BlobServiceClient Blobs => new(ConnectionString);
     public TableServiceClient Tables => new(ConnectionString);
 
-    [GeneratedRegex(@"Azurite (Blob|Queue|Table) service is successfully listening at (http://[0-9.:]+)")]
+    [GeneratedRegex(@"Azurite (Blob|Queue|Table) service is successfully listening at (https?://[0-9a-z.:]+)")]
     private static partial Regex ListeningLine();
 
     public async ValueTask InitializeAsync()
@@ -53,12 +82,23 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
             UseShellExecute = false,
             WorkingDirectory = Directory.CreateTempSubdirectory("azurite").FullName,
         };
-        foreach (var arg in new[]
-                 {
-                     "--skipApiVersionCheck", "--disableTelemetry",
-                     "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
-                     "--blobPort", "0", "--queuePort", "0", "--tablePort", "0",
-                 })
+        var args = new List<string>
+        {
+            "--skipApiVersionCheck", "--disableTelemetry",
+            "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
+            "--blobPort", "0", "--queuePort", "0", "--tablePort", "0",
+        };
+        if (_options.OAuth)
+        {
+            args.AddRange(["--oauth", "basic"]);
+        }
+
+        if (_options.Https is var (certificate, key))
+        {
+            args.AddRange(["--cert", certificate, "--key", key]);
+        }
+
+        foreach (var arg in args)
         {
             psi.ArgumentList.Add(arg);
         }
@@ -70,7 +110,7 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
         }
 
         _process = Process.Start(psi) ?? throw new InvalidOperationException("azurite did not start");
-        var endpoints = new Dictionary<string, string>();
+        var endpoints = new Dictionary<string, Uri>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (endpoints.Count < 3)
         {
@@ -79,17 +119,18 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
             var match = ListeningLine().Match(line);
             if (match.Success)
             {
-                endpoints[match.Groups[1].Value] = match.Groups[2].Value;
+                var listening = new Uri(match.Groups[2].Value);
+                endpoints[match.Groups[1].Value] = new Uri($"{listening.Scheme}://{_options.HostName}:{listening.Port}/devstoreaccount1");
             }
         }
 
         _ = CountRequests ? CountAsync(_process.StandardOutput) : DrainAsync(_process.StandardOutput);
         _ = DrainAsync(_process.StandardError);
+        Endpoints = endpoints;
         ConnectionString =
-            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+            $"DefaultEndpointsProtocol={endpoints["Blob"].Scheme};AccountName=devstoreaccount1;" +
             "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-            $"BlobEndpoint={endpoints["Blob"]}/devstoreaccount1;QueueEndpoint={endpoints["Queue"]}/devstoreaccount1;" +
-            $"TableEndpoint={endpoints["Table"]}/devstoreaccount1;";
+            $"BlobEndpoint={endpoints["Blob"]};QueueEndpoint={endpoints["Queue"]};TableEndpoint={endpoints["Table"]};";
     }
 
     [GeneratedRegex("\"([A-Z]+) /[^/ ]+/([^/?( ]*)")]

@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text.RegularExpressions;
 using MtaFunctions.Tests.Infrastructure;
 
 namespace MtaFunctions.Tests.Tool;
@@ -10,18 +8,17 @@ namespace MtaFunctions.Tests.Tool;
 /// Azurite over HTTPS with <c>--oauth basic</c>: it takes bearer tokens only (lifetime, issuer and audience checked,
 /// the signature not), which is the keyless path of the deployed account with a test-made token.
 /// </summary>
-public sealed partial class OAuthAzurite : IAsyncLifetime
+public sealed class OAuthAzurite : IAsyncLifetime
 {
-    private Process? _process;
+    private AzuriteFixture? _azurite;
 
     public TestCertificateAuthority Ca { get; } = new("MtaFunctions Azurite Test Root");
 
-    public Uri QueueUri { get; private set; } = null!;
-    public Uri TableUri { get; private set; } = null!;
-    public Uri BlobUri { get; private set; } = null!;
+    public Uri QueueUri => Azurite.Endpoints["Queue"];
+    public Uri TableUri => Azurite.Endpoints["Table"];
+    public Uri BlobUri => Azurite.Endpoints["Blob"];
 
-    [GeneratedRegex(@"Azurite (Blob|Queue|Table) service is successfully listening at (https://[0-9a-z.:]+)")]
-    private static partial Regex ListeningLine();
+    private AzuriteFixture Azurite => _azurite ?? throw new InvalidOperationException("not started");
 
     public async ValueTask InitializeAsync()
     {
@@ -32,42 +29,9 @@ public sealed partial class OAuthAzurite : IAsyncLifetime
         await File.WriteAllTextAsync(certFile, certificate.ExportCertificatePem());
         await File.WriteAllTextAsync(keyFile, certificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
 
-        var psi = new ProcessStartInfo(Path.Combine(RepoPaths.Root, "node_modules", ".bin", "azurite"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = dir,
-        };
-        foreach (var arg in new[]
-                 {
-                     "--silent", "--skipApiVersionCheck", "--disableTelemetry", "--oauth", "basic", "--cert", certFile, "--key", keyFile,
-                     "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
-                     "--blobPort", "0", "--queuePort", "0", "--tablePort", "0",
-                 })
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        _process = Process.Start(psi) ?? throw new InvalidOperationException("azurite did not start");
-        var endpoints = new Dictionary<string, Uri>();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (endpoints.Count < 3)
-        {
-            var line = await _process.StandardOutput.ReadLineAsync(timeout.Token)
-                       ?? throw new InvalidOperationException("azurite exited: " + await _process.StandardError.ReadToEndAsync());
-            var match = ListeningLine().Match(line);
-            if (match.Success)
-            {
-                // The certificate names localhost; Azurite listens on 127.0.0.1.
-                var port = new Uri(match.Groups[2].Value).Port;
-                endpoints[match.Groups[1].Value] = new Uri($"https://localhost:{port}/devstoreaccount1");
-            }
-        }
-
-        _ = _process.StandardOutput.ReadToEndAsync();
-        _ = _process.StandardError.ReadToEndAsync();
-        (QueueUri, TableUri, BlobUri) = (endpoints["Queue"], endpoints["Table"], endpoints["Blob"]);
+        // The certificate names localhost; Azurite listens on 127.0.0.1.
+        _azurite = new AzuriteFixture(new AzuriteOptions { OAuth = true, Https = (certFile, keyFile), HostName = "localhost" });
+        await _azurite.InitializeAsync();
     }
 
     /// <summary>An HTTP handler that trusts only this instance's test CA.</summary>
@@ -88,16 +52,13 @@ public sealed partial class OAuthAzurite : IAsyncLifetime
         },
     };
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        if (_process is { HasExited: false })
+        if (_azurite is not null)
         {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(5000);
+            await _azurite.DisposeAsync();
         }
 
-        _process?.Dispose();
         Ca.Dispose();
-        return ValueTask.CompletedTask;
     }
 }
