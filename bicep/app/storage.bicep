@@ -23,6 +23,7 @@ var tableNames = [
   'SentTlsReports'
   'ReceivedTlsReports'
   'DestinationLimits'
+  'InFlight'
 ]
 var containerNames = [
   'outbound-messages'

@@ -46,6 +46,35 @@ public sealed class MtaClient
     /// <summary>Largest message accepted for queueing, in bytes; set it to the app's <c>Queue:Outbound:MaxMessageSize</c>.</summary>
     public long MaxMessageSize { get; init; } = DefaultMaxMessageSize;
 
+    /// <summary>
+    /// This producer's host name, put in each envelope (<see cref="OutboundEnvelope.Submitter"/>) for the
+    /// <c>from</c> clause of the MTA's Received: field. Default: the machine's host name when it is a valid
+    /// domain; null leaves the clause out.
+    /// </summary>
+    /// <exception cref="EnvelopeFormatException">The name is not a host name.</exception>
+    public string? Submitter
+    {
+        get => _submitter;
+        init => _submitter = value is null || EnvelopeSerializer.IsSubmitterName(value)
+            ? value
+            : throw new EnvelopeFormatException("submitter", $"'{value}' is not a host name (letters, digits, inner hyphens, dot-separated labels)");
+    }
+
+    private readonly string? _submitter = LocalHostName();
+
+    private static string? LocalHostName()
+    {
+        try
+        {
+            var name = System.Net.Dns.GetHostName();
+            return EnvelopeSerializer.IsSubmitterName(name) ? name : null;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Creates the queue, container and table when missing (local runs; infra creates them in Azure).</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
     {
@@ -97,7 +126,7 @@ public sealed class MtaClient
 
         MessageLines.CheckLength(rfc5322);
         var id = NewMessageId(_time);
-        await _writer.EnqueueNewAsync(id, from, to, rfc5322, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        await _writer.EnqueueNewAsync(id, from, to, rfc5322, _time.GetUtcNow(), cancellationToken, Submitter).ConfigureAwait(false);
         return id;
     }
 

@@ -38,7 +38,7 @@ public sealed class OutboundQueueWriter
     /// <returns>The envelope as queued (its body inline or its blob name set).</returns>
     public async Task<OutboundEnvelope> EnqueueNewAsync(
         string id, string from, IReadOnlyList<string> to, ReadOnlyMemory<byte> rfc5322, DateTimeOffset queuedAt,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, string? submitter = null)
     {
         var envelope = new OutboundEnvelope
         {
@@ -48,6 +48,7 @@ public sealed class OutboundQueueWriter
             Message = Convert.ToBase64String(rfc5322.Span),
             QueuedAt = queuedAt,
             RecipientCount = to.Count,
+            Submitter = submitter,
         };
         EnvelopeSerializer.Validate(envelope);
 

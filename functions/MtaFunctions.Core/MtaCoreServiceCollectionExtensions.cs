@@ -62,6 +62,9 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton<RouteDeliverer>();
         services.AddSingleton<DomainDeliverer>();
         services.AddSingleton<OutboundDeliveryHandler>();
+        services.AddSingleton<InFlightMessages>();
+        services.AddSingleton(sp => new InFlightStore(sp.GetRequiredService<StorageAccount>().Tables));
+        services.AddHostedService<InFlightRecovery>();
         services.AddSingleton<StorageInitializer>();
         services.AddSingleton<QueueControl>();
         services.AddSingleton<OutboundSummaryReader>();

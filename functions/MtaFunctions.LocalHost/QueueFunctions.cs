@@ -10,5 +10,5 @@ public sealed class QueueFunctions(OutboundDeliveryHandler delivery)
 {
     [FunctionName("DeliverOutbound")]
     public Task DeliverOutbound([QueueTrigger(StorageNames.OutboundQueue)] QueueMessage message, CancellationToken cancellationToken) =>
-        delivery.HandleQueueMessageAsync(message.Body.ToString(), message.DequeueCount, cancellationToken);
+        delivery.HandleQueueMessageAsync(message, cancellationToken);
 }

@@ -12,5 +12,5 @@ public sealed class DeliverOutbound(OutboundDeliveryHandler handler)
     public Task Run(
         [QueueTrigger(StorageNames.OutboundQueue, Connection = StorageNames.ConnectionSetting)] QueueMessage message,
         CancellationToken cancellationToken) =>
-        handler.HandleQueueMessageAsync(message.Body.ToString(), message.DequeueCount, cancellationToken);
+        handler.HandleQueueMessageAsync(message, cancellationToken);
 }

@@ -10,6 +10,7 @@ public static class BenchmarkRegistry
         ["tlsrpt"] = _ => TlsReportBenchmark.RunAsync(),
         ["soak-kill"] = _ => DeliverySoakBenchmark.KillRunAsync(),
         ["soak-451"] = _ => DeliverySoakBenchmark.TempFailRunAsync(),
+        ["storage-ops"] = _ => StorageOpsBenchmark.RunAsync(),
         ["tlsrpt-intake"] = _ => TlsRptIntakeBenchmark.RunAsync(),
     };
 }

@@ -13,8 +13,15 @@ public static partial class EnvelopeSerializer
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Skip,
     };
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,128}$")]
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,128}\\z")]
     private static partial Regex IdPattern();
+
+    // RFC 5321 §4.1.2 Domain: dot-separated labels of letters, digits and inner hyphens (at most 63 octets each).
+    [GeneratedRegex("^(?=.{1,253}\\z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\z")]
+    private static partial Regex DomainPattern();
+
+    /// <summary>True when <paramref name="name"/> can stand as the Domain of a Received: <c>from</c> clause (RFC 5321 §4.4).</summary>
+    public static bool IsSubmitterName(string? name) => name is not null && DomainPattern().IsMatch(name);
 
     /// <summary>Serializes an envelope to the UTF-8 JSON that goes on the queue.</summary>
     public static byte[] ToUtf8(OutboundEnvelope envelope) => JsonSerializer.SerializeToUtf8Bytes(envelope, Options);
@@ -100,6 +107,11 @@ public static partial class EnvelopeSerializer
         if (envelope.QueuedAt == default)
         {
             throw new EnvelopeFormatException("queuedAt", "missing");
+        }
+
+        if (envelope.Submitter is not null && !IsSubmitterName(envelope.Submitter))
+        {
+            throw new EnvelopeFormatException("submitter", $"'{envelope.Submitter}' is not a host name (letters, digits, inner hyphens, dot-separated labels; RFC 5321 §4.1.2)");
         }
     }
 

@@ -48,6 +48,14 @@ public sealed record OutboundEnvelope
     /// </summary>
     [JsonPropertyName("recipientCount")]
     public int RecipientCount { get; init; }
+
+    /// <summary>
+    /// The producer's host name as it declares it (a domain, e.g. <c>app01.example.com</c>), or absent. The
+    /// MTA names it in the <c>from</c> clause of the Received: field it adds (RFC 5321 §4.4).
+    /// </summary>
+    [JsonPropertyName("submitter")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Submitter { get; init; }
 }
 
 /// <summary>Size limits of the queue contract.</summary>

@@ -35,6 +35,12 @@ public static class StorageNames
     /// <summary>Fleet-wide connection slots, rate windows and back-off per destination (partition = MX host or route).</summary>
     public const string DestinationLimitsTable = "DestinationLimits";
 
+    /// <summary>
+    /// Outbound queue messages each live instance is working on, with their pop receipts (partition = queue,
+    /// row = instance): another instance makes a dead instance's messages visible again at once.
+    /// </summary>
+    public const string InFlightTable = "InFlight";
+
     /// <summary>Cached MTA-STS policies (partition = policy domain).</summary>
     public const string StsPoliciesTable = "StsPolicies";
 }

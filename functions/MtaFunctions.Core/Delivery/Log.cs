@@ -24,4 +24,10 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Error, "{MessageId}: poisoned, but its status rows could not be written")]
     public static partial void PoisonStatusFailed(ILogger logger, Exception exception, string messageId);
+
+    [LoggerMessage(8, LogLevel.Warning, "Instance {Instance} silent since {Heartbeat:u}: {Released} of its {Count} in-flight message(s) made visible again")]
+    public static partial void InFlightRecovered(ILogger logger, string instance, DateTimeOffset heartbeat, int released, int count);
+
+    [LoggerMessage(9, LogLevel.Warning, "In-flight record or crash recovery failed; retrying")]
+    public static partial void InFlightFailed(ILogger logger, Exception exception);
 }

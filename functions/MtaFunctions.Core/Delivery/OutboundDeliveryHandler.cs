@@ -29,8 +29,24 @@ namespace MtaFunctions.Core.Delivery;
 /// </remarks>
 public sealed class OutboundDeliveryHandler(
     OutboundSettings settings, OutboundQueueWriter writer, DeliveryStore store, PoisonQueue poison,
-    DomainDeliverer deliverer, TimeProvider time, ILogger<OutboundDeliveryHandler> logger, Policy.TlsPolicyResolver policies)
+    DomainDeliverer deliverer, TimeProvider time, ILogger<OutboundDeliveryHandler> logger, Policy.TlsPolicyResolver policies,
+    InFlightMessages inFlight)
 {
+    /// <summary>Processes one queue message as the queue trigger hands it over.</summary>
+    /// <remarks>
+    /// While it runs, the message's id and pop receipt are in this instance's in-flight record, so that a crash
+    /// of the process hands it back to the queue within about a minute (<see cref="InFlightRecovery"/>).
+    /// </remarks>
+    /// <param name="message">The queue message (its body the raw queue text, <c>messageEncoding</c> none).</param>
+    /// <param name="cancellationToken">Host shutdown.</param>
+    public async Task HandleQueueMessageAsync(Azure.Storage.Queues.Models.QueueMessage message, CancellationToken cancellationToken)
+    {
+        using (inFlight.Track(message.MessageId, message.PopReceipt))
+        {
+            await HandleQueueMessageAsync(message.Body.ToString(), message.DequeueCount, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Processes one queue message as the queue trigger hands it over: the raw queue text.</summary>
     /// <remarks>
     /// host.json sets <c>messageEncoding</c> to <c>none</c> so that the handler, not the host's decoder, sees a
@@ -134,7 +150,7 @@ public sealed class OutboundDeliveryHandler(
         // RFC 8689 §5: "TLS-Required: No" asks for delivery without TLS enforcement; the header is removed
         // before relaying (§4.1 lets the sender decide, the receiver has no use for it).
         var tlsRequiredNo = relay.HeaderValue(TlsRequiredHeader) is { } value && value.Equals("No", StringComparison.OrdinalIgnoreCase);
-        relay = relay.WithoutHeader(TlsRequiredHeader).Prepend(ReceivedField.For(settings.Hostname, envelope.Id, time.GetUtcNow()));
+        relay = relay.WithoutHeader(TlsRequiredHeader).Prepend(ReceivedField.For(settings.Hostname, envelope.Id, time.GetUtcNow(), envelope.Submitter));
 
         // Never twice: the state is read for every queue message, whatever its attempt and dequeue count. The
         // same envelope can arrive twice with a fresh dequeue count (a producer retrying its enqueue, a DSN

@@ -9,7 +9,7 @@ namespace MtaFunctions.Core.Storage;
 public sealed class StorageInitializer(
     OutboundQueueWriter writer, DeliveryStore deliveries, PoisonQueue poison, StsPolicyStore stsPolicies,
     ReceivedTlsReportStore receivedTlsReports, TlsResultsStore tlsResults, SentTlsReportsStore sentTlsReports,
-    DestinationLimitStore destinationLimits)
+    DestinationLimitStore destinationLimits, InFlightStore inFlight)
 {
     /// <summary>Creates everything missing.</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
@@ -22,5 +22,6 @@ public sealed class StorageInitializer(
         await tlsResults.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         await sentTlsReports.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         await destinationLimits.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        await inFlight.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
     }
 }

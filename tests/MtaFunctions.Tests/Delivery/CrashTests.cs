@@ -1,5 +1,6 @@
 using MtaFunctions.Client;
 using MtaFunctions.Client.Contract;
+using MtaFunctions.Core.Storage;
 using MtaFunctions.Tests.Infrastructure;
 
 namespace MtaFunctions.Tests.Delivery;
@@ -22,16 +23,7 @@ public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFi
         var slow = peers.AddSmtpServer("127.0.0.82", peers.Ca.IssueServer(["mx.slow.test"]));
         var hold = new TaskCompletionSource<(int Code, string Text)>(TaskCreationOptions.RunContinuationsAsynchronously);
         slow.EndOfDataGate = hold.Task;
-        var settings = new Dictionary<string, string>
-        {
-            ["AzureWebJobsStorage"] = storage.ConnectionString,
-            ["Dns:Servers"] = peers.Dns.EndPoint.ToString(),
-            ["Queue:Outbound:Smtp:Port"] = peers.SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Queue:Outbound:Tls:ExtraRootCas"] = peers.Ca.PemFile,
-            ["Queue:Outbound:AllowPrivateDestinations"] = "true",
-            ["Queue:Outbound:Hostname"] = "mta.sender.test",
-            ["LocalHost:Http:Port"] = "0",
-        };
+        var settings = Settings(peers);
         var id = MtaClient.NewMessageId(TimeProvider.System);
         var body = MtaTestHost.Message(Sender, "a@fast.test");
         var writer = new OutboundQueueWriter(
@@ -49,8 +41,8 @@ public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFi
         // The dead session's transaction ends without delivery at slow.test (the reply never reached anyone).
         hold.SetResult((451, "4.3.0 the client went away"));
 
-        // The queue hands the in-flight message out again once its invisibility ends (10 minutes, fixed by
-        // the WebJobs queue listener); the same envelope queued again stands in for that redelivery.
+        // The same envelope queued again: a second queue message for a message partly delivered (the killed
+        // instance's own queue message comes back too, see KilledInFlight_...; both must find a@fast.test final).
         await writer.EnqueueNewAsync(id, Sender, ["a@fast.test", "b@slow.test"], body, DateTimeOffset.UtcNow);
         slow.EndOfDataGate = null;
         using (var second = KillableLocalHost.Start(settings))
@@ -66,9 +58,64 @@ public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFi
         Assert.Equal(nameof(DeliveryState.Delivered), status["b@slow.test"].State);
     }
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, KillableLocalHost host)
+    /// <summary>
+    /// Prompt crash recovery: the killed instance's own queue message (hidden by the listener for 10 minutes)
+    /// is handed back by the restarted host through the InFlight record, and delivered once; nothing re-queued.
+    /// </summary>
+    [Fact]
+    public async Task KilledInFlight_Restarted_OwnQueueMessageRedeliveredWithoutTenMinuteWait()
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        await using var peers = await MtaTestHost.StartAsync(storage);
+        peers.AddDomain("held.test", "mx.held.test", "127.0.0.83");
+        var held = peers.AddSmtpServer("127.0.0.83", peers.Ca.IssueServer(["mx.held.test"]));
+        var hold = new TaskCompletionSource<(int Code, string Text)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        held.EndOfDataGate = hold.Task;
+        var settings = Settings(peers);
+        var id = MtaClient.NewMessageId(TimeProvider.System);
+        var writer = new OutboundQueueWriter(
+            peers.Storage.Queues.GetQueueClient(StorageNames.OutboundQueue), peers.Storage.Blobs.GetBlobContainerClient(StorageNames.MessageContainer));
+        await writer.EnqueueNewAsync(id, Sender, ["c@held.test"], MtaTestHost.Message(Sender, "c@held.test"), DateTimeOffset.UtcNow);
+        var inFlight = new InFlightStore(peers.Storage.Tables);
+
+        // Rows of hosts killed by other tests of this class may be there too: wait for this message's own entry.
+        var queued = Assert.Single((await peers.OutboundQueue.PeekMessagesAsync(1)).Value).MessageId;
+
+        DateTime killedAt;
+        using (var first = KillableLocalHost.Start(settings))
+        {
+            // The body is at the MX (its reply held) and the instance has recorded the message as in flight.
+            await WaitAsync(async () => held.EndOfDataCount > 0 && (await inFlight.ListAsync(default)).Any(r => r.Messages.Any(m => m.MessageId == queued)), first);
+            first.KillHard();
+            killedAt = DateTime.UtcNow;
+        }
+
+        hold.SetResult((451, "4.3.0 the client went away"));
+        held.EndOfDataGate = null;
+        using (var second = KillableLocalHost.Start(settings))
+        {
+            // Without recovery the queue message stays hidden for the listener's 10 minutes: this times out.
+            await WaitAsync(async () => (await peers.StatusAsync(id)).TryGetValue("c@held.test", out var row) && row.State == nameof(DeliveryState.Delivered),
+                second, TimeSpan.FromMinutes(4));
+            TestContext.Current.TestOutputHelper?.WriteLine($"delivered {(DateTime.UtcNow - killedAt).TotalSeconds:0}s after the kill (includes the restart)");
+        }
+
+        Assert.Single(peers.Inbox, m => m.To.SequenceEqual(["c@held.test"]));
+    }
+
+    private static Dictionary<string, string> Settings(MtaTestHost peers) => new()
+    {
+        ["AzureWebJobsStorage"] = peers.Storage.ConnectionString,
+        ["Dns:Servers"] = peers.Dns.EndPoint.ToString(),
+        ["Queue:Outbound:Smtp:Port"] = peers.SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Queue:Outbound:Tls:ExtraRootCas"] = peers.Ca.PemFile,
+        ["Queue:Outbound:AllowPrivateDestinations"] = "true",
+        ["Queue:Outbound:Hostname"] = "mta.sender.test",
+        ["LocalHost:Http:Port"] = "0",
+    };
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, KillableLocalHost host, TimeSpan? limit = null)
+    {
+        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(90));
         while (!await condition())
         {
             Assert.False(host.HasExited, $"LocalHost exited:\n{host.Output}");

@@ -52,20 +52,57 @@ public sealed class DeliveryCorrectnessTests(AzuriteFixture storage) : IClassFix
     // The in-process server keeps the data without the CRLF that belongs to the terminating "CRLF.CRLF".
     private static byte[] WithoutFinalCrlf(byte[] data) => data[..^2];
 
-    [Fact]
-    public async Task Received_AddedOnTop_ByHostnameWithIdAndDate()
+    [Theory]
+    [InlineData("app01.producer.test", "from app01.producer.test ")]
+    [InlineData(null, "")]
+    public async Task Received_AddedOnTop_FromSubmitterByHostnameWithIdAndDate(string? submitter, string fromClause)
     {
         await using var host = await MtaTestHost.StartAsync(storage);
         host.AddDomain("trace.test", "mx.trace.test", "127.0.0.73");
         host.AddSmtpServer("127.0.0.73", host.Ca.IssueServer(["mx.trace.test"]));
         var queued = MtaTestHost.Message(Sender, "t@trace.test");
 
-        var id = await host.SendAsync(Sender, ["t@trace.test"], queued);
+        // RFC 5321 §4.4: from = the producer's host as its client declares it; no declared name, no clause.
+        var client = new MtaFunctions.Client.MtaClient(storage.ConnectionString) { Submitter = submitter };
+        var id = await client.SendAsync(new MemoryStream(queued), Sender, ["t@trace.test"]);
         await host.PumpAsync();
 
         var data = Encoding.ASCII.GetString(Assert.Single(host.Inbox).Data);
-        Assert.Matches($@"^Received: by mta\.sender\.test with HTTPS id {id};\r\n\t\w{{3}}, \d{{1,2}} \w{{3}} \d{{4}} \d\d:\d\d:\d\d [+-]\d{{4}}\r\nFrom: <{Sender}>", data);
+        Assert.Matches($@"^Received: {System.Text.RegularExpressions.Regex.Escape(fromClause)}by mta\.sender\.test with HTTPS id {id};\r\n\t\w{{3}}, \d{{1,2}} \w{{3}} \d{{4}} \d\d:\d\d:\d\d [+-]\d{{4}}\r\nFrom: <{Sender}>", data);
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(data, "^Received:", System.Text.RegularExpressions.RegexOptions.Multiline));
+        Assert.Equal(WithoutFinalCrlf(RelaySamples.Crlf(queued)), RelaySamples.AfterOwnReceived(Assert.Single(host.Inbox).Data, id));
+    }
+
+    [Theory]
+    [InlineData("app01.example\r\nBcc: x@evil.test")]
+    [InlineData("has space.example")]
+    [InlineData("-leading.example")]
+    public void Client_SubmitterNotAHostName_RefusedNamingIt(string submitter)
+    {
+        var e = Assert.Throws<EnvelopeFormatException>(() => new MtaFunctions.Client.MtaClient(storage.ConnectionString) { Submitter = submitter });
+        Assert.Equal("submitter", e.Field);
+    }
+
+    [Fact]
+    public async Task Worker_SubmitterNotAHostNameFromOtherProducer_PoisonedWithReason()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        var payload = System.Text.Json.JsonSerializer.Serialize(new
+        {
+            id = "bad-submitter",
+            from = Sender,
+            to = new[] { "s@trace.test" },
+            message = Convert.ToBase64String(MtaTestHost.Message(Sender, "s@trace.test")),
+            queuedAt = DateTimeOffset.UtcNow,
+            recipientCount = 1,
+            submitter = "app01\r\nX-Injected: yes",
+        });
+
+        await host.Handler.HandleAsync(payload, 1, CancellationToken.None);
+
+        var poisoned = Assert.Single(await host.PoisonedAsync());
+        Assert.StartsWith("outbound envelope: submitter:", poisoned.Reason);
+        Assert.Empty(host.Inbox);
     }
 
     [Fact]
@@ -249,5 +286,26 @@ public sealed class DeliveryCorrectnessTests(AzuriteFixture storage) : IClassFix
         var row = (await host.StatusAsync(id))["y@v6fail.test"];
         Assert.Equal(nameof(DeliveryState.Delivered), row.State);
         Assert.Equal("127.0.0.76", row.RemoteIp);
+    }
+
+    [Fact]
+    public async Task ConnectionLostAfterBody_Deferred_StatusSaysDuplicatePossible()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        host.AddDomain("dropped.test", "mx.dropped.test", "127.0.0.77");
+        await using var server = new BrokenStartTlsSmtpServer(System.Net.IPAddress.Parse("127.0.0.77"), host.SmtpPort, StartTlsBreakage.NotOffered)
+        {
+            DropAfterBody = true,
+        };
+
+        var id = await host.SendAsync(Sender, ["z@dropped.test"], MtaTestHost.Message(Sender, "z@dropped.test"));
+        await host.PumpAsync(TimeSpan.Zero);
+
+        // The whole body reached the MX, then the connection went without a reply: deferred (RFC 5321
+        // §4.1.1.4), and the status warns that the retry may make a second copy.
+        Assert.NotEmpty(server.Inbox);
+        var row = (await host.StatusAsync(id))["z@dropped.test"];
+        Assert.Equal(nameof(DeliveryState.Deferred), row.State);
+        Assert.Contains("a duplicate is possible", row.LastReply, StringComparison.Ordinal);
     }
 }

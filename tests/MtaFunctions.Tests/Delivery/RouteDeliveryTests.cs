@@ -46,7 +46,7 @@ public sealed class RouteDeliveryTests(AzuriteFixture storage) : IClassFixture<A
         var sent = System.Text.Encoding.ASCII.GetString(message).TrimEnd('\r', '\n');
         var got = System.Text.Encoding.ASCII.GetString(received.Data).TrimEnd('\r', '\n');
         Assert.EndsWith(sent, got, StringComparison.Ordinal);
-        Assert.Matches($@"^Received: by mta\.sender\.test with HTTPS id {id};\r\n(\t[^\r\n]*\r\n)*$", got[..^sent.Length]);
+        Assert.Matches($@"^Received: (from [A-Za-z0-9.-]+ )?by mta\.sender\.test with HTTPS id {id};\r\n(\t[^\r\n]*\r\n)*$", got[..^sent.Length]);
         Assert.Equal([("app-user", true)], relay.AuthAttempts);
         Assert.Equal(0, host.Dns.QueriesByName.GetValueOrDefault("unresolvable.test"));
     }

@@ -121,7 +121,7 @@ public sealed class BicepTemplateTests(BicepFixture bicep) : IClassFixture<Bicep
         var variables = storage["variables"]!;
         Assert.Equal([StorageNames.OutboundQueue, StorageNames.OutboundPoisonQueue], Strings(variables["queueNames"]!));
         Assert.Equal(
-            [StorageNames.DeliveriesTable, StorageNames.StsPoliciesTable, StorageNames.TlsResultsTable, StorageNames.SentTlsReportsTable, StorageNames.ReceivedTlsReportsTable, StorageNames.DestinationLimitsTable],
+            [StorageNames.DeliveriesTable, StorageNames.StsPoliciesTable, StorageNames.TlsResultsTable, StorageNames.SentTlsReportsTable, StorageNames.ReceivedTlsReportsTable, StorageNames.DestinationLimitsTable, StorageNames.InFlightTable],
             Strings(variables["tableNames"]!));
         Assert.Equal(StorageNames.MessageContainer, Strings(variables["containerNames"]!)[0]);
         Assert.Equal(StorageNames.ReceivedTlsReportContainer, (string)Json("main.bicep")["parameters"]!["rawReportsContainerName"]!["defaultValue"]!);

@@ -19,6 +19,9 @@ public enum StartTlsBreakage
 
     /// <summary><c>220</c>, then a TLS server that speaks only TLS 1.0 (refused by our TLS 1.2+ client).</summary>
     Tls10Only,
+
+    /// <summary>EHLO does not offer STARTTLS: a plaintext peer (for breakages elsewhere in the session).</summary>
+    NotOffered,
 }
 
 /// <summary>
@@ -46,6 +49,12 @@ public sealed class BrokenStartTlsSmtpServer : IAsyncDisposable
 
     /// <summary>Messages received (always in plaintext: TLS never comes up), as DATA carried them (dot-unstuffed).</summary>
     public ConcurrentQueue<byte[]> Inbox { get; } = new();
+
+    /// <summary>
+    /// When set, the server reads the whole message after DATA and closes the connection without a reply:
+    /// the message may or may not have been taken (RFC 1047), the client cannot know.
+    /// </summary>
+    public bool DropAfterBody { get; init; }
 
     /// <summary>Connections accepted so far.</summary>
     public int SessionCount => Volatile.Read(ref _sessions);
@@ -85,7 +94,9 @@ public sealed class BrokenStartTlsSmtpServer : IAsyncDisposable
                 switch (verb)
                 {
                     case "EHLO":
-                        await WriteAsync(stream, "250-broken-starttls\r\n250-8BITMIME\r\n250 STARTTLS\r\n");
+                        await WriteAsync(stream, _breakage == StartTlsBreakage.NotOffered
+                            ? "250-broken-starttls\r\n250 8BITMIME\r\n"
+                            : "250-broken-starttls\r\n250-8BITMIME\r\n250 STARTTLS\r\n");
                         break;
                     case "STARTTLS":
                         Interlocked.Increment(ref _startTls);
@@ -98,6 +109,11 @@ public sealed class BrokenStartTlsSmtpServer : IAsyncDisposable
                     case "DATA":
                         await WriteAsync(stream, "354 go ahead\r\n");
                         Inbox.Enqueue(await ReadDataAsync(stream));
+                        if (DropAfterBody)
+                        {
+                            return;
+                        }
+
                         await WriteAsync(stream, "250 2.0.0 queued\r\n");
                         break;
                     case "QUIT":

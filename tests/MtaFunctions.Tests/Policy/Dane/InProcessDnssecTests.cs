@@ -131,6 +131,23 @@ public sealed class InProcessDnssecTests(DnssecLab lab)
     }
 
     [Fact]
+    public async Task Deliver_InProcessAaaaServFail_GoodA_DeliveredOverIpv4AsInsecureHost()
+    {
+        // mx.mismatch.test is PKIX-valid but its (signed) TLSA names another key: with both address lookups
+        // secure DANE refuses it (Deliver_InProcessMismatch_Deferred). With AAAA answered SERVFAIL the host is
+        // reached over its good A record, and, one of its two lookups not secure, as an insecure host: no DANE,
+        // opportunistic PKIX TLS, delivered.
+        using var forwarder = new FailingDnsForwarder(lab.Authoritative).Fail("mx.mismatch.test", ARSoft.Tools.Net.Dns.RecordType.Aaaa);
+        var (outcome, sessions, received) = await DeliverAsync("mismatch.test", lab.RootAnchorsFile, dns: forwarder.EndPoint);
+        Assert.True(forwarder.Failed.ContainsKey("mx.mismatch.test Aaaa"));
+        Assert.Equal(OutcomeKind.Delivered, outcome.Kind);
+        Assert.Equal(1, received);
+        Assert.NotEqual("dane", outcome.PolicyApplied);
+        Assert.Equal(lab["mismatch.test"].Address.ToString(), outcome.Session?.Target.Address.ToString());
+        Assert.DoesNotContain(sessions.Keys, k => k.Policy.Type == TlsRptPolicyType.Tlsa);
+    }
+
+    [Fact]
     public async Task QueryAddresses_InProcessValidatorQueryGetsServFail_ServFailAnswer()
     {
         using var forwarder = new FailingDnsForwarder(lab.Authoritative).Fail("test.", ARSoft.Tools.Net.Dns.RecordType.DnsKey);

@@ -1,0 +1,142 @@
+using Azure;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using MtaFunctions.Core.Storage;
+
+namespace MtaFunctions.Core.Delivery;
+
+/// <summary>
+/// Prompt crash recovery: the outbound messages of an instance that died are made visible again within about
+/// a minute, instead of after the queue listener's fixed ten minutes.
+/// </summary>
+/// <remarks>
+/// Why: the WebJobs storage-queue listener (Microsoft.Azure.WebJobs.Extensions.Storage.Queues 5.x, used by the
+/// Functions host and by LocalHost alike) receives every message with a visibility timeout of 10 minutes,
+/// hard-coded (QueueListener: <c>_visibilityTimeout = TimeSpan.FromMinutes(10)</c>; host.json's
+/// <c>visibilityTimeout</c> is only the delay after a failed run), and renews it every 5 minutes while the
+/// function runs. A killed instance's messages therefore stay invisible for up to 10 minutes.
+/// <para>
+/// Why not shorten the visibility from the handler: any update of a message changes its pop receipt, after
+/// which the listener's own delete fails (it logs a pop-receipt mismatch and leaves the message), so the handler
+/// would also have to delete it itself: two more storage operations per message. Instead each instance writes
+/// one row (table <c>InFlight</c>) with the ids and pop receipts of what it is working on, at most every
+/// <see cref="PublishSpacing"/> and at least every <see cref="HeartbeatInterval"/>; every instance looks at the
+/// other rows every <see cref="ScanInterval"/>, and for a row whose heartbeat is older than <see cref="StaleAfter"/>
+/// it deletes the row (with its ETag, so one instance wins) and sets each listed message's visibility to zero with
+/// the recorded pop receipt. Cost: about one table write per instance per 2 s while busy, one per 10 s idle, and
+/// one query per 10 s: independent of the number of messages.
+/// </para>
+/// <para>
+/// Limits: a message taken less than <see cref="PublishSpacing"/> before the crash may not be in the row yet and
+/// waits the listener's 10 minutes; so does one whose pop receipt the listener renewed (runs over 5 minutes). An
+/// instance stalled longer than <see cref="StaleAfter"/> without writing (not killed) has its messages handed out
+/// again while it still works on them; the state read before sending (never twice) keeps recipients already
+/// final from being sent again, as for any redelivery.
+/// </para>
+/// </remarks>
+public sealed class InFlightRecovery(
+    InFlightMessages inFlight, InFlightStore store, StorageAccount storage, TimeProvider time, ILogger<InFlightRecovery> logger) : BackgroundService
+{
+    /// <summary>Shortest time between two writes of this instance's row.</summary>
+    public static readonly TimeSpan PublishSpacing = TimeSpan.FromSeconds(2);
+
+    /// <summary>Longest time between two writes while the instance lives (its heartbeat).</summary>
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often other instances' rows are read.</summary>
+    public static readonly TimeSpan ScanInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>A row not written for this long belongs to a dead instance.</summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(45);
+
+    private readonly QueueClient _queue = storage.Queues.GetQueueClient(Client.Contract.StorageNames.OutboundQueue);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var published = (Version: -1, At: DateTimeOffset.MinValue);
+        var scanned = DateTimeOffset.MinValue;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var now = time.GetUtcNow();
+            try
+            {
+                var version = inFlight.Version;
+                if (version != published.Version || now - published.At >= HeartbeatInterval)
+                {
+                    await store.PublishAsync(inFlight.Instance, inFlight.Snapshot(), now, stoppingToken).ConfigureAwait(false);
+                    published = (version, now);
+                }
+
+                if (now - scanned >= ScanInterval)
+                {
+                    scanned = now;
+                    await RecoverAsync(now, stoppingToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Recovery is an aid: whatever fails here (storage, a token for it), delivery goes on without it
+                // (the listener's 10 minutes still apply), and an exception must not stop the host.
+                Log.InFlightFailed(logger, e);
+            }
+
+            try
+            {
+                await Task.Delay(PublishSpacing, time, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await store.RemoveOwnAsync(inFlight.Instance, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Left behind, the row is taken for a dead instance's after StaleAfter; its messages are already done.
+            Log.InFlightFailed(logger, e);
+        }
+    }
+
+    private async Task RecoverAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        foreach (var row in await store.ListAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (row.Instance == inFlight.Instance || now - row.Heartbeat < StaleAfter)
+            {
+                continue;
+            }
+
+            // The row goes first, with the ETag it was read with: of several instances scanning, one recovers.
+            if (!await store.RemoveAsync(row, cancellationToken).ConfigureAwait(false))
+            {
+                continue;
+            }
+
+            var released = 0;
+            foreach (var message in row.Messages)
+            {
+                try
+                {
+                    await _queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: cancellationToken)
+                        .ConfigureAwait(false);
+                    released++;
+                }
+                catch (RequestFailedException e) when (e.Status is 400 or 404)
+                {
+                    // Done and deleted, or taken again since (a renewed or newer pop receipt): nothing to release.
+                }
+            }
+
+            Log.InFlightRecovered(logger, row.Instance, row.Heartbeat, released, row.Messages.Count);
+        }
+    }
+}
