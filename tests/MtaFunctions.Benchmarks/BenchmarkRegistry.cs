@@ -12,5 +12,6 @@ public static class BenchmarkRegistry
         ["soak-451"] = _ => DeliverySoakBenchmark.TempFailRunAsync(),
         ["storage-ops"] = _ => StorageOpsBenchmark.RunAsync(),
         ["tlsrpt-intake"] = _ => TlsRptIntakeBenchmark.RunAsync(),
+        ["tlsrpt-memory"] = _ => TlsRptMemoryBenchmark.RunAsync(),
     };
 }

@@ -42,15 +42,23 @@ public static class TlsRptIntakeBenchmark
             var bodies = Enumerable.Range(0, Reports).Select(i => TlsRptHostFixture.Gzip(Report(i, domains))).ToArray();
             await PostAllAsync(http, bodies.Take(50).Select((b, i) => TlsRptHostFixture.Gzip(Report(Reports + i, domains))).ToArray());
 
+            var hostCpu = host.CpuTime;
+            var azuriteCpu = storage.CpuTime;
+            var benchCpu = Process.GetCurrentProcess().TotalProcessorTime;
             var clock = Stopwatch.StartNew();
             var (latencies, statuses) = await PostAllAsync(http, bodies);
             clock.Stop();
+            hostCpu = host.CpuTime - hostCpu;
+            azuriteCpu = storage.CpuTime - azuriteCpu;
+            benchCpu = Process.GetCurrentProcess().TotalProcessorTime - benchCpu;
             Array.Sort(latencies);
             Console.WriteLine(
                 $"{name,-15} {Reports} reports, parallelism {Parallelism}: {Reports / clock.Elapsed.TotalSeconds,7:F0} reports/s, " +
                 $"p50 {latencies[latencies.Length / 2],6:F1} ms, p99 {latencies[(int)(latencies.Length * 0.99)],6:F1} ms, " +
                 $"statuses {string.Join(" ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}x{s.Value}"))}, " +
-                $"peak host memory {host.PeakResidentBytes / 1048576} MiB");
+                $"peak host memory {host.PeakResidentBytes / 1048576} MiB; CPU per report: host {hostCpu.TotalMilliseconds / Reports:F2} ms " +
+                $"({hostCpu / clock.Elapsed * 100:F0}% of a core), Azurite {azuriteCpu.TotalMilliseconds / Reports:F2} ms ({azuriteCpu / clock.Elapsed * 100:F0}%), " +
+                $"client {benchCpu.TotalMilliseconds / Reports:F2} ms ({benchCpu / clock.Elapsed * 100:F0}%); load {File.ReadAllText("/proc/loadavg").Trim()}");
         }
 
         if (dll is null)

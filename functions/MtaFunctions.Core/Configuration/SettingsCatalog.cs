@@ -64,7 +64,7 @@ public static class SettingsCatalog
         new(SettingKeys.TlsRptInboundMaxReportSize, "20971520", "largest decompressed TLS report in bytes; decompression stops there with 413 (gzip bombs)"),
         new(SettingKeys.TlsRptInboundMaxMessageSize, "10485760", "largest mailed TLS report message (RFC 5322, whole) in bytes"),
         new(SettingKeys.TlsRptInboundFailureRateWarning, "10", "percent of failed sessions in a UTC day above which a domain gets a warning (log + metric)"),
-        new(SettingKeys.TlsRptInboundDecodeMemory, "268435456", "bytes all TLS reports being decompressed, read and stored at once may use together (about 3 per byte of JSON); others wait their turn"),
+        new(SettingKeys.TlsRptInboundDecodeMemory, "268435456", "bytes all TLS reports being decompressed, read and stored at once may use together (each its compressed body + 0.5 MiB, + 4 MiB while one over 48 KiB is written); others wait their turn"),
         new(SettingKeys.LocalHostHttpPort, "7071", "LocalHost only: loopback port of its HTTP routes (the Function App's /api/tlsrpt...); 0 = any free port"),
         new(SettingKeys.ReportSubmitter, "", "TLS-Report-Submitter of outgoing TLS reports; must equal the domain of ContactInfo (default: Queue:Outbound:Hostname)"),
         new(SettingKeys.TlsReportFromName, "Report Subsystem", "display name in the From header of mailed TLS reports"),

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using Azure.Storage;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using MtaFunctions.Client.Contract;
@@ -31,7 +32,7 @@ namespace MtaFunctions.Core.Storage;
 public sealed class ReceivedTlsReportStore(TableServiceClient tables, BlobServiceClient blobs) : IReceivedTlsReportStore
 {
     /// <summary>Largest report JSON kept in its claim row instead of a blob (a binary property holds 64 KiB).</summary>
-    public const int MaxInlineBytes = 48 * 1024;
+    public const int MaxInlineBytes = ReceivedReportJson.MaxHeldBytes;
 
     /// <summary>Longest JSON kept in one table property (Azure Tables: 64 KiB per string property, UTF-16).</summary>
     public const int MaxPropertyChars = 30_000;
@@ -58,13 +59,21 @@ public sealed class ReceivedTlsReportStore(TableServiceClient tables, BlobServic
     {
         var partition = Partition(report.Day);
         string? blobName = null;
-        if (report.Raw.Length > MaxInlineBytes)
+        if (report.Raw.Bytes is null)
         {
+            // The JSON is inflated again as it is written, a chunk at a time: a large report is never held whole.
             blobName = BlobName(report);
+            await using var json = report.Raw.Open();
             await _container.GetBlobClient(blobName).UploadAsync(
-                BinaryData.FromBytes(report.Raw),
+                json,
                 new BlobUploadOptions
                 {
+                    TransferOptions = new StorageTransferOptions
+                    {
+                        InitialTransferSize = ReportBodyDecoder.UploadChunkBytes,
+                        MaximumTransferSize = ReportBodyDecoder.UploadChunkBytes,
+                        MaximumConcurrency = 1,
+                    },
                     HttpHeaders = new BlobHttpHeaders { ContentType = TlsRptMediaTypes.Json },
                     Metadata = new Dictionary<string, string> { ["source"] = report.Source, ["receivedat"] = report.ReceivedAt.ToString("o", CultureInfo.InvariantCulture) },
                 },
@@ -142,7 +151,7 @@ public sealed class ReceivedTlsReportStore(TableServiceClient tables, BlobServic
         };
         if (blobName is null)
         {
-            claim["Raw"] = report.Raw.ToArray();
+            claim["Raw"] = report.Raw.Bytes!.Value.ToArray();
         }
         else
         {
@@ -215,7 +224,7 @@ public sealed class ReceivedTlsReportStore(TableServiceClient tables, BlobServic
 
         public TaskCompletionSource<ReceivedTlsReportWrite> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public long Bytes { get; } = report.Raw.Length * 2L + (rows.Count + 1) * 2048L
+        public long Bytes { get; } = (report.Raw.Bytes?.Length ?? 0) * 2L + (rows.Count + 1) * 2048L
             + rows.Sum(r => (r.GetString("Policies")?.Length ?? 0) + (r.GetString("FailuresByMxHost")?.Length ?? 0)) * 2L;
     }
 

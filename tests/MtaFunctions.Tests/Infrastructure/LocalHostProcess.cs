@@ -28,6 +28,16 @@ public sealed class LocalHostProcess : IAsyncDisposable
     /// <summary>True while the process runs.</summary>
     public bool IsRunning => !_process.HasExited;
 
+    /// <summary>CPU time the host has used so far (benchmarks: where the time goes).</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     /// <summary>Peak resident memory of the process so far (VmHWM), in bytes.</summary>
     public long PeakResidentBytes
     {

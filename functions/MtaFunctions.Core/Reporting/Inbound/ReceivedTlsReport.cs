@@ -7,14 +7,14 @@ namespace MtaFunctions.Core.Reporting.Inbound;
 /// <summary>A report another sender sent about our domains, checked and ready to be stored.</summary>
 /// <param name="Key">Identity of the report: organisation + report-id + content digest (<see cref="KeyOf"/>); stored once.</param>
 /// <param name="Report">The report as read.</param>
-/// <param name="Raw">The report's JSON exactly as it arrived (after gzip), kept for audit.</param>
+/// <param name="Raw">The report's JSON exactly as it arrived (after gzip), kept for audit; held in memory only when small.</param>
 /// <param name="Source">How it came: <c>https</c> or <c>mail</c>.</param>
 /// <param name="ReceivedAt">When it came.</param>
 /// <param name="Domains">Its figures per policy domain: what the summary reads.</param>
 public sealed record ReceivedTlsReport(
     string Key,
     TlsRptReport Report,
-    ReadOnlyMemory<byte> Raw,
+    ReceivedReportJson Raw,
     string Source,
     DateTimeOffset ReceivedAt,
     IReadOnlyList<ReceivedDomainReport> Domains)
@@ -31,9 +31,13 @@ public sealed record ReceivedTlsReport(
     /// digest is part of the key because organisation and report-id are predictable (Google's report-id is the
     /// day and the domain): a forged report under them must not make the genuine one a "duplicate".
     /// </remarks>
-    public static string KeyOf(string organizationName, string reportId, ReadOnlySpan<byte> json)
+    public static string KeyOf(string organizationName, string reportId, ReadOnlySpan<byte> json) =>
+        KeyOfDigest(organizationName, reportId, SHA256.HashData(json));
+
+    /// <summary>The identity of a report whose JSON has the SHA-256 <paramref name="jsonSha256"/> (see <see cref="KeyOf(string, string, ReadOnlySpan{byte})"/>).</summary>
+    public static string KeyOfDigest(string organizationName, string reportId, byte[] jsonSha256)
     {
-        var text = organizationName.Trim().ToLowerInvariant() + "\n" + reportId.Trim() + "\n" + Convert.ToHexStringLower(SHA256.HashData(json));
+        var text = organizationName.Trim().ToLowerInvariant() + "\n" + reportId.Trim() + "\n" + Convert.ToHexStringLower(jsonSha256);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
     }
 }

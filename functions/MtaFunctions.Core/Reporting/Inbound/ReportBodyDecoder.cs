@@ -1,25 +1,34 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using MtaFunctions.Core.Reporting.TlsRpt;
 
 namespace MtaFunctions.Core.Reporting.Inbound;
 
 /// <summary>
-/// Turns a report body (gzip'd or plain JSON) into the JSON bytes within limits: the compressed body is read
-/// whole (it is small), the gzip trailer says how large the JSON will be, a body claiming more than the limit is
-/// refused before a byte is inflated, and the JSON is inflated into one buffer of exactly its size once the
-/// <see cref="DecodeMemoryBudget"/> grants the memory for it.
+/// Turns a report body (gzip'd or plain JSON) into the report, within limits and without holding the JSON: the
+/// compressed body is read whole (it is small), the gzip trailer says how large the JSON will be, a body claiming
+/// more than the limit is refused before a byte is inflated, and once the <see cref="DecodeMemoryBudget"/> grants
+/// the memory the JSON is inflated and read as it comes out (<see cref="TlsRptReportSerializer.Read"/>), its
+/// trailer and SHA-256 checked on the way. Only a small JSON is kept; a large one is inflated again when stored.
 /// </summary>
 internal static class ReportBodyDecoder
 {
     /// <summary>
-    /// Memory a report costs while it is read and stored, per byte of JSON: the JSON itself and the parsed
-    /// document's index of it (about one more), and what is made of it (a fraction).
+    /// Memory one report costs while it is read, besides its body: the inflater's window and buffers, the JSON
+    /// reader's buffer (at most <see cref="JsonStreamCursor.MaxValueBytes"/>) and the figures kept (bounded by
+    /// <see cref="TlsRptLimits"/>).
     /// </summary>
-    public const int BytesPerJsonByte = 3;
+    public const int WorkingBytes = 512 * 1024;
 
-    /// <summary>Reads <paramref name="body"/> (at most <paramref name="maxBody"/> bytes) and returns the JSON (at most <paramref name="maxReport"/> bytes) with its share of the budget, to be disposed once the report is stored.</summary>
-    /// <exception cref="TlsReportRejectedException">Too large, or gzip that is truncated or corrupt.</exception>
-    public static async Task<(byte[] Json, IDisposable Lease)> ReadJsonAsync(
+    /// <summary>Bytes of a large report's JSON buffered at a time while it is written to its blob.</summary>
+    public const int UploadChunkBytes = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Reads <paramref name="body"/> (at most <paramref name="maxBody"/> bytes) and the report in it (at most
+    /// <paramref name="maxReport"/> bytes of JSON); dispose the result once the report is stored.
+    /// </summary>
+    /// <exception cref="TlsReportRejectedException">Too large, gzip that is truncated or corrupt, or not a report (the message names the field).</exception>
+    public static async Task<DecodedReport> ReadAsync(
         Stream body, long maxBody, long maxReport, string what, DecodeMemoryBudget budget, CancellationToken cancellationToken)
     {
         var input = new LimitedReadStream(body, maxBody, what);
@@ -29,84 +38,56 @@ internal static class ReportBodyDecoder
 
         // Spec note: the decision to inflate is taken from the gzip magic bytes (RFC 1952 §2.3.1), not from the
         // media type alone: reporters label plain JSON as +gzip and gzip as json; both are read as what they are.
-        if (bytes.Count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B)
+        var gzip = bytes.Count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B;
+        long size = bytes.Count;
+        uint? crc = null;
+        if (gzip)
         {
-            return await InflateAsync(bytes, maxReport, budget, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (bytes.Count > maxReport)
-        {
-            throw new TlsReportRejectedException(TlsReportIntakeStatus.TooLarge, $"report is larger than {maxReport} bytes");
-        }
-
-        var lease = await budget.AcquireAsync((long)bytes.Count * BytesPerJsonByte, cancellationToken).ConfigureAwait(false);
-        return (bytes.ToArray(), lease);
-    }
-
-    private static async Task<(byte[] Json, IDisposable Lease)> InflateAsync(ArraySegment<byte> gzip, long maxReport, DecodeMemoryBudget budget, CancellationToken cancellationToken)
-    {
-        // RFC 1952 §2.3.1: the trailer is CRC32 and ISIZE (the input size modulo 2^32). A member is at least
-        // 18 bytes (10 header, 8 trailer); anything shorter is truncated.
-        if (gzip.Count < 18)
-        {
-            throw new TlsReportRejectedException(TlsReportIntakeStatus.Invalid, "gzip: truncated or corrupt (its CRC32/ISIZE trailer does not match the data)");
-        }
-
-        var size = BinaryPrimitives.ReadUInt32LittleEndian(gzip.AsSpan()[^4..]);
-        var crcExpected = BinaryPrimitives.ReadUInt32LittleEndian(gzip.AsSpan()[^8..]);
-        if (size > maxReport)
-        {
-            // Either a report past the limit or a trailer that is not one (truncated gzip): inflate into a
-            // scratch buffer, keeping nothing, to tell which.
-            throw await TooLargeOrCorruptAsync(gzip, maxReport, cancellationToken).ConfigureAwait(false);
-        }
-
-        var lease = await budget.AcquireAsync((long)size * BytesPerJsonByte, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var output = new byte[size];
-            var crc = new Crc32();
-            var scratch = new byte[4096];
-            var total = 0L;
-            try
-            {
-                await using var inflater = new GZipStream(new MemoryStream(gzip.Array!, gzip.Offset, gzip.Count, writable: false), CompressionMode.Decompress);
-                while (true)
-                {
-                    var n = total < size
-                        ? await inflater.ReadAsync(output.AsMemory((int)total), cancellationToken).ConfigureAwait(false)
-                        : await inflater.ReadAsync(scratch, cancellationToken).ConfigureAwait(false);
-                    if (n == 0)
-                    {
-                        break;
-                    }
-
-                    if (total + n > size)
-                    {
-                        // More than the trailer says: a bomb whose size wrapped past 2^32, or a lying trailer.
-                        throw new TlsReportRejectedException(
-                            total + n > maxReport ? TlsReportIntakeStatus.TooLarge : TlsReportIntakeStatus.Invalid,
-                            total + n > maxReport ? $"decompressed report is larger than {maxReport} bytes" : "gzip: truncated or corrupt (its CRC32/ISIZE trailer does not match the data)");
-                    }
-
-                    crc.Append(output.AsSpan((int)total, n));
-                    total += n;
-                }
-            }
-            catch (InvalidDataException e)
-            {
-                throw new TlsReportRejectedException(TlsReportIntakeStatus.Invalid, "gzip: corrupt data: " + e.Message);
-            }
-
-            // GZipStream ends quietly on truncated input; the trailer tells.
-            // Spec note: the trailer checked is the last member's, so a multi-member gzip (RFC 1952 §2.2), which no
-            // reporter is known to send, is refused as corrupt.
-            if (total != size || crc.Value != crcExpected)
+            // RFC 1952 §2.3.1: the trailer is CRC32 and ISIZE (the input size modulo 2^32). A member is at least
+            // 18 bytes (10 header, 8 trailer); anything shorter is truncated.
+            if (bytes.Count < 18)
             {
                 throw new TlsReportRejectedException(TlsReportIntakeStatus.Invalid, "gzip: truncated or corrupt (its CRC32/ISIZE trailer does not match the data)");
             }
 
-            return (output, lease);
+            size = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan()[^4..]);
+            crc = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan()[^8..]);
+            if (size > maxReport)
+            {
+                // Either a report past the limit or a trailer that is not one (truncated gzip): inflate into a
+                // scratch buffer, keeping nothing, to tell which.
+                throw await TooLargeOrCorruptAsync(bytes, maxReport, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        else if (bytes.Count > maxReport)
+        {
+            throw new TlsReportRejectedException(TlsReportIntakeStatus.TooLarge, $"report is larger than {maxReport} bytes");
+        }
+
+        var held = size <= ReceivedReportJson.MaxHeldBytes;
+        var cost = bytes.Count + WorkingBytes + (held ? size : UploadChunkBytes);
+        var lease = await budget.AcquireAsync(cost, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Stream Open() => gzip
+                ? new GZipStream(new MemoryStream(bytes.Array!, bytes.Offset, bytes.Count, writable: false), CompressionMode.Decompress)
+                : new MemoryStream(bytes.Array!, bytes.Offset, bytes.Count, writable: false);
+
+            using var json = new ReportJsonStream(Open(), size, crc, maxReport, held);
+            TlsRptReport report;
+            try
+            {
+                report = TlsRptReportSerializer.Read(json, keepAllText: held);
+            }
+            catch (TlsRptReportFormatException e)
+            {
+                // A broken gzip stream says so before the JSON it broke is blamed.
+                json.Drain();
+                throw new TlsReportRejectedException(TlsReportIntakeStatus.Invalid, e.Message);
+            }
+
+            var raw = new ReceivedReportJson(json.Count, json.Sha256(), held ? new ReadOnlyMemory<byte>(json.Held) : (ReadOnlyMemory<byte>?)null, Open);
+            return new DecodedReport(report, raw, lease);
         }
         catch
         {
@@ -139,4 +120,14 @@ internal static class ReportBodyDecoder
 
         return new TlsReportRejectedException(TlsReportIntakeStatus.Invalid, "gzip: truncated or corrupt (its CRC32/ISIZE trailer does not match the data)");
     }
+}
+
+/// <summary>A report read from a body, with its JSON; holds its share of the <see cref="DecodeMemoryBudget"/> until disposed.</summary>
+internal sealed class DecodedReport(TlsRptReport report, ReceivedReportJson json, IDisposable lease) : IDisposable
+{
+    public TlsRptReport Report { get; } = report;
+
+    public ReceivedReportJson Json { get; } = json;
+
+    public void Dispose() => lease.Dispose();
 }

@@ -13,7 +13,8 @@ namespace MtaFunctions.Core.Reporting.Inbound;
 /// 1. the key (when a setting asks for one) and the media type, before a byte of the body is read;
 /// 2. the body, read within its size limit; its gzip trailer refuses a report past the decompressed limit before
 ///    inflating, and the <see cref="DecodeMemoryBudget"/> holds the report back until memory for it is free;
-/// 3. the tolerant RFC 8460 reader, whose errors name the field, within <see cref="TlsRptLimits"/>;
+/// 3. the tolerant RFC 8460 reader, whose errors name the field, within <see cref="TlsRptLimits"/>, reading the
+///    JSON as it is inflated (only a small one is held; its SHA-256 is computed on the way);
 /// 4. the policy domains, which must be host names and ours (RFC 8460 §7: reports are untrusted input);
 /// 5. only then storage, all or nothing, keyed by organisation + report-id + content digest, so a report re-sent
 ///    (RFC 8460 §5.5 retries) is stored once; then the day's failure rate of each domain from its running totals,
@@ -61,11 +62,8 @@ public sealed class TlsReportIntake(
 
         try
         {
-            var (json, lease) = await ReportBodyDecoder.ReadJsonAsync(body, settings.MaxBodySize, settings.MaxReportSize, "request body", budget, cancellationToken).ConfigureAwait(false);
-            using (lease)
-            {
-                return await AcceptAsync(json, "https", null, cancellationToken).ConfigureAwait(false);
-            }
+            using var decoded = await ReportBodyDecoder.ReadAsync(body, settings.MaxBodySize, settings.MaxReportSize, "request body", budget, cancellationToken).ConfigureAwait(false);
+            return await AcceptAsync(decoded, "https", null, cancellationToken).ConfigureAwait(false);
         }
         catch (TlsReportRejectedException e)
         {
@@ -91,11 +89,8 @@ public sealed class TlsReportIntake(
             var (part, reportDomain) = await TlsRptMailReader.ReadAsync(new LimitedReadStream(message, settings.MaxMessageSize, "message"), cancellationToken).ConfigureAwait(false);
             await using var content = part.Content?.Open()
                 ?? throw new TlsReportRejectedException(TlsReportIntakeStatus.Invalid, "message: the report part is empty");
-            var (json, lease) = await ReportBodyDecoder.ReadJsonAsync(content, settings.MaxMessageSize, settings.MaxReportSize, "report attachment", budget, cancellationToken).ConfigureAwait(false);
-            using (lease)
-            {
-                return await AcceptAsync(json, "mail", reportDomain, cancellationToken).ConfigureAwait(false);
-            }
+            using var decoded = await ReportBodyDecoder.ReadAsync(content, settings.MaxMessageSize, settings.MaxReportSize, "report attachment", budget, cancellationToken).ConfigureAwait(false);
+            return await AcceptAsync(decoded, "mail", reportDomain, cancellationToken).ConfigureAwait(false);
         }
         catch (TlsReportRejectedException e)
         {
@@ -103,18 +98,9 @@ public sealed class TlsReportIntake(
         }
     }
 
-    private async Task<TlsReportIntakeOutcome> AcceptAsync(byte[] json, string source, string? headerDomain, CancellationToken cancellationToken)
+    private async Task<TlsReportIntakeOutcome> AcceptAsync(DecodedReport decoded, string source, string? headerDomain, CancellationToken cancellationToken)
     {
-        TlsRptReport report;
-        try
-        {
-            report = TlsRptReportSerializer.Parse(new ReadOnlyMemory<byte>(json));
-        }
-        catch (TlsRptReportFormatException e)
-        {
-            return Refused(TlsReportIntakeStatus.Invalid, e.Message);
-        }
-
+        var report = decoded.Report;
         if (report.Policies.Count == 0)
         {
             return Refused(TlsReportIntakeStatus.Invalid, "tls-rpt report: policies: is empty");
@@ -155,9 +141,9 @@ public sealed class TlsReportIntake(
             return Refused(TlsReportIntakeStatus.Invalid, $"tls-rpt report: policies: name {groups.Count} policy domains; at most {TlsRptLimits.MaxPolicyDomains} are taken per report");
         }
 
-        var key = ReceivedTlsReport.KeyOf(report.OrganizationName, report.ReportId, json);
+        var key = ReceivedTlsReport.KeyOfDigest(report.OrganizationName, report.ReportId, decoded.Json.Sha256);
         var domains = groups.Select(g => ReceivedDomainReport.Of(g.Key, key, report, g.ToList())).ToList();
-        var received = new ReceivedTlsReport(key, report, json, source, time.GetUtcNow(), domains);
+        var received = new ReceivedTlsReport(key, report, decoded.Json, source, time.GetUtcNow(), domains);
 
         // Everything is checked: from here on the report is written whole or not at all.
         var write = await store.AddAsync(received, cancellationToken).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using MtaFunctions.Core.Reporting.Inbound;
 
@@ -5,14 +6,14 @@ namespace MtaFunctions.Tests.Reporting.Inbound;
 
 public sealed class ReportBodyDecoderTests
 {
-    private static readonly byte[] Json = Encoding.UTF8.GetBytes("{\"organization-name\":\"x\"}");
+    private static readonly byte[] Json = TlsRptReports.Json(TlsRptReports.Sts("Decoder Org", "decoder-1", "decoder.example", new DateOnly(2026, 3, 1), 5));
 
     private static readonly DecodeMemoryBudget Budget = new(64 * 1024 * 1024);
 
     [Fact]
     public async Task ReadJsonAsync_Gzip_ReturnsTheJson()
     {
-        var json = await ReadAsync(new MemoryStream(TlsRptHostFixture.Gzip(Json)), 1024, 1024, "body", TestContext.Current.CancellationToken);
+        var json = await ReadAsync(new MemoryStream(TlsRptHostFixture.Gzip(Json)), 4096, 4096, "body", TestContext.Current.CancellationToken);
 
         Assert.Equal(Json, json);
     }
@@ -20,9 +21,47 @@ public sealed class ReportBodyDecoderTests
     [Fact]
     public async Task ReadJsonAsync_PlainJson_ReturnsItUnchanged()
     {
-        var json = await ReadAsync(new MemoryStream(Json), 1024, 1024, "body", TestContext.Current.CancellationToken);
+        var json = await ReadAsync(new MemoryStream(Json), 4096, 4096, "body", TestContext.Current.CancellationToken);
 
         Assert.Equal(Json, json);
+    }
+
+    [Fact]
+    public async Task ReadAsync_LargeGzipReport_ReadAsItInflatesWithoutHoldingTheJson()
+    {
+        // 8 MB of JSON (whitespace between the fields, as some reporters pretty-print): the report is read while
+        // it is inflated and the JSON is not kept; reading it again gives the same bytes, length and digest.
+        var json = Padded(8 * 1024 * 1024);
+        var gzip = TlsRptHostFixture.Gzip(json);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+
+        using var decoded = await ReportBodyDecoder.ReadAsync(new MemoryStream(gzip), gzip.Length + 1, 20 * 1024 * 1024, "body", Budget, TestContext.Current.CancellationToken);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Null(decoded.Json.Bytes);
+        Assert.True(allocated < json.Length / 4, $"reading allocated {allocated} bytes for {json.Length} bytes of JSON");
+        Assert.Equal("decoder-large", decoded.Report.ReportId);
+        Assert.Equal(json.Length, decoded.Json.Length);
+        Assert.Equal(SHA256.HashData(json), decoded.Json.Sha256);
+        using var again = new MemoryStream();
+        await using (var stream = decoded.Json.Open())
+        {
+            await stream.CopyToAsync(again, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(json, again.ToArray());
+    }
+
+    [Fact]
+    public async Task ReadAsync_LargeReportWithGarbageAfterIt_InvalidNamingTheJson()
+    {
+        var json = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(Padded(1024 * 1024)) + "x");
+
+        var e = await Assert.ThrowsAsync<TlsReportRejectedException>(() =>
+            ReadAsync(new MemoryStream(TlsRptHostFixture.Gzip(json)), 4 * 1024 * 1024, 4 * 1024 * 1024, "body", TestContext.Current.CancellationToken));
+
+        Assert.Equal(TlsReportIntakeStatus.Invalid, e.Status);
+        Assert.StartsWith("tls-rpt report: report: not valid JSON", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -106,8 +145,28 @@ public sealed class ReportBodyDecoderTests
 
     private static async Task<byte[]> ReadAsync(Stream body, long maxBody, long maxReport, string what, CancellationToken cancellationToken)
     {
-        var (json, lease) = await ReportBodyDecoder.ReadJsonAsync(body, maxBody, maxReport, what, Budget, cancellationToken);
-        lease.Dispose();
-        return json;
+        using var decoded = await ReportBodyDecoder.ReadAsync(body, maxBody, maxReport, what, Budget, cancellationToken);
+        using var json = new MemoryStream();
+        await using (var stream = decoded.Json.Open())
+        {
+            await stream.CopyToAsync(json, cancellationToken);
+        }
+
+        Assert.Equal(json.ToArray(), decoded.Json.Bytes?.ToArray() ?? json.ToArray());
+        Assert.Equal(SHA256.HashData(json.ToArray()), decoded.Json.Sha256);
+        Assert.Equal(json.Length, decoded.Json.Length);
+        return json.ToArray();
+    }
+
+    /// <summary>A valid report of about <paramref name="size"/> bytes: its fields apart by whitespace.</summary>
+    private static byte[] Padded(int size)
+    {
+        var json = new StringBuilder();
+        json.Append("""{"organization-name":"Decoder Org","date-range":{"start-datetime":"2026-03-01T00:00:00Z","end-datetime":"2026-03-01T23:59:59Z"},"report-id":"decoder-large",""");
+        json.Append(' ', size);
+        json.Append("""
+            "policies":[{"policy":{"policy-type":"sts","policy-string":["version: STSv1"],"policy-domain":"decoder.example","mx-host":["*.decoder.example"]},"summary":{"total-successful-session-count":7,"total-failure-session-count":0}}]}
+            """);
+        return Encoding.UTF8.GetBytes(json.ToString());
     }
 }
