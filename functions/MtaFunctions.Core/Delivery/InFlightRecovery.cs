@@ -20,16 +20,18 @@ namespace MtaFunctions.Core.Delivery;
 /// Why not shorten the visibility from the handler: any update of a message changes its pop receipt, after
 /// which the listener's own delete fails (it logs a pop-receipt mismatch and leaves the message), so the handler
 /// would also have to delete it itself: two more storage operations per message. Instead each instance writes
-/// one row (table <c>InFlight</c>) with the ids and pop receipts of what it is working on, at most every
-/// <see cref="PublishSpacing"/> and at least every <see cref="HeartbeatInterval"/>; every instance looks at the
+/// one row (table <c>InFlight</c>) with the ids and pop receipts of what it is working on, as soon as it takes a
+/// message but at most every <see cref="PublishSpacing"/>, and at least every <see cref="HeartbeatInterval"/>
+/// (finished messages leave the row then); every instance looks at the
 /// other rows every <see cref="ScanInterval"/>, and for a row whose heartbeat is older than <see cref="StaleAfter"/>
 /// it deletes the row (with its ETag, so one instance wins) and sets each listed message's visibility to zero with
-/// the recorded pop receipt. Cost: about one table write per instance per 2 s while busy, one per 10 s idle, and
-/// one query per 10 s: independent of the number of messages.
+/// the recorded pop receipt. Cost: one table write per batch of messages taken together, at most 4 per second and
+/// instance (so at most one per message when messages come one by one, far less than one when they come in
+/// batches), one per 10 s when idle, and one query per 10 s.
 /// </para>
 /// <para>
-/// Limits: a message taken less than <see cref="PublishSpacing"/> before the crash may not be in the row yet and
-/// waits the listener's 10 minutes; so does one whose pop receipt the listener renewed (runs over 5 minutes). An
+/// Limits: a message taken less than <see cref="PublishSpacing"/> (plus one table write) before the crash may not be
+/// in the row yet and waits the listener's 10 minutes; so does one whose pop receipt the listener renewed (runs over 5 minutes). An
 /// instance stalled longer than <see cref="StaleAfter"/> without writing (not killed) has its messages handed out
 /// again while it still works on them; the state read before sending (never twice) keeps recipients already
 /// final from being sent again, as for any redelivery.
@@ -39,7 +41,7 @@ public sealed class InFlightRecovery(
     InFlightMessages inFlight, InFlightStore store, StorageAccount storage, TimeProvider time, ILogger<InFlightRecovery> logger) : BackgroundService
 {
     /// <summary>Shortest time between two writes of this instance's row.</summary>
-    public static readonly TimeSpan PublishSpacing = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan PublishSpacing = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Longest time between two writes while the instance lives (its heartbeat).</summary>
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
@@ -61,7 +63,7 @@ public sealed class InFlightRecovery(
             var now = time.GetUtcNow();
             try
             {
-                var version = inFlight.Version;
+                var version = inFlight.Added;
                 if (version != published.Version || now - published.At >= HeartbeatInterval)
                 {
                     await store.PublishAsync(inFlight.Instance, inFlight.Snapshot(), now, stoppingToken).ConfigureAwait(false);
@@ -83,7 +85,15 @@ public sealed class InFlightRecovery(
 
             try
             {
-                await Task.Delay(PublishSpacing, time, stoppingToken).ConfigureAwait(false);
+                // Written again as soon as a message is taken (a finished one waits for the heartbeat: a stale
+                // entry only costs a 404 at recovery), but never more often than PublishSpacing.
+                var due = Min(published.At + HeartbeatInterval, scanned + ScanInterval) - time.GetUtcNow();
+                await inFlight.WaitForAdditionAsync(due > TimeSpan.Zero ? due : TimeSpan.Zero, stoppingToken).ConfigureAwait(false);
+                var sinceWrite = time.GetUtcNow() - published.At;
+                if (sinceWrite < PublishSpacing)
+                {
+                    await Task.Delay(PublishSpacing - sinceWrite, time, stoppingToken).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException)
             {
@@ -91,6 +101,8 @@ public sealed class InFlightRecovery(
             }
         }
     }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {

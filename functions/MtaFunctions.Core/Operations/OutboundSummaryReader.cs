@@ -29,6 +29,9 @@ public sealed class OutboundSummaryReader(StorageAccount storage, TimeProvider t
 
     private readonly TableClient _deliveries = storage.Tables.GetTableClient(StorageNames.DeliveriesTable);
 
+    /// <summary>The most rows one query reads (<see cref="MaxRows"/>; smaller in tests).</summary>
+    internal int RowCap { get; init; } = MaxRows;
+
     /// <summary>The summary of the last <paramref name="hours"/> hours (the current hour included).</summary>
     public async Task<OutboundSummary> ReadAsync(int hours, CancellationToken cancellationToken)
     {
@@ -84,7 +87,7 @@ public sealed class OutboundSummaryReader(StorageAccount storage, TimeProvider t
         {
             await foreach (var row in _deliveries.QueryAsync<DeliveryRecord>(filter, maxPerPage: 1000, select: columns, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                if (rows.Count == MaxRows)
+                if (rows.Count == RowCap)
                 {
                     return (rows, true);
                 }

@@ -1,13 +1,18 @@
 using System.Globalization;
 using System.Net;
+using System.Reflection;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
 using MtaFunctions.Client.Contract;
 using MtaFunctions.Core;
+using MtaFunctions.Core.Operations;
 using MtaFunctions.LocalHost;
 using MtaFunctions.Tests.Infrastructure;
 using MtaFunctions.Tests.Policy.Dane;
@@ -135,6 +140,19 @@ public sealed class OutboundDashboardTests(DnssecLab lab) : IAsyncLifetime
         Assert.True(queue.GetProperty("oldestAgeSeconds").GetDouble() >= 0);
     }
 
+    [Fact]
+    public async Task Summary_MoreRowsThanTheCap_TruncatedAndSaysSo()
+    {
+        var reader = new OutboundSummaryReader(Core.Storage.StorageAccount.FromConnectionString(_storage.ConnectionString), TimeProvider.System) { RowCap = 2 };
+
+        var summary = await reader.ReadAsync(24, TestContext.Current.CancellationToken);
+
+        Assert.True(summary.Truncated);
+        Assert.Equal(2, summary.RowsRead);
+        Assert.Equal(2, summary.Totals.Delivered + summary.Totals.Deferred + summary.Totals.Bounced + summary.Totals.Failed);
+        Assert.False(summary.Queue.Truncated);
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("169")]
@@ -192,6 +210,31 @@ public sealed class OutboundDashboardTests(DnssecLab lab) : IAsyncLifetime
         // The same function key opens the inbound view.
         Assert.Equal("../tlsrpt/dashboard?code=k3y", await page.GetAttributeAsync("#inbound-link", "href"));
         Assert.Empty(chromium.Errors);
+    }
+
+    [Fact]
+    public async Task FunctionTriggers_SameHandlerAndTheFunctionKeyOfTheInboundView()
+    {
+        var handler = _web.Services.GetRequiredService<OutboundHttpHandler>();
+        var context = new DefaultHttpContext();
+        context.Request.QueryString = new QueryString("?hours=2");
+
+        var summary = Assert.IsType<ContentResult>(await new ShowOutbound(handler).Summary(context.Request, TestContext.Current.CancellationToken));
+        var page = Assert.IsType<ContentResult>(new ShowOutbound(handler).Dashboard(new DefaultHttpContext().Request));
+
+        Assert.Equal(200, summary.StatusCode);
+        Assert.Contains("\"totals\":{\"delivered\":3,\"deferred\":2,\"bounced\":1,\"failed\":0}", summary.Content, StringComparison.Ordinal);
+        Assert.Equal(OutboundDashboard.Html, page.Content);
+
+        // The same key rule as the TLS-RPT view: both routes take the function key.
+        foreach (var method in new[] { nameof(ShowOutbound.Summary), nameof(ShowOutbound.Dashboard) })
+        {
+            var ours = typeof(ShowOutbound).GetMethod(method)!.GetParameters()[0].GetCustomAttribute<HttpTriggerAttribute>()!;
+            var theirs = typeof(ShowTlsReports).GetMethod(method)!.GetParameters()[0].GetCustomAttribute<HttpTriggerAttribute>()!;
+            Assert.Equal(AuthorizationLevel.Function, ours.AuthLevel);
+            Assert.Equal(theirs.AuthLevel, ours.AuthLevel);
+            Assert.Equal(["get"], ours.Methods ?? []);
+        }
     }
 
     public async ValueTask DisposeAsync()
