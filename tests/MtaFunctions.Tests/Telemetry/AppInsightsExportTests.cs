@@ -1,5 +1,3 @@
-using System.IO.Compression;
-using System.Net;
 using System.Text;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -58,44 +56,9 @@ public sealed class AppInsightsExportTests(AzuriteFixture storage) : IClassFixtu
     [Fact]
     public async Task Delivery_SpansAndMetricsPostedToTheIngestionEndpoint()
     {
-        using var listener = new HttpListener();
-        var port = FreePort.Next();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        listener.Start();
-        var received = new List<(string Path, string Body)>();
-        var serve = Task.Run(async () =>
-        {
-            while (listener.IsListening)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await listener.GetContextAsync();
-                }
-                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
-
-                using var body = new MemoryStream();
-                var input = context.Request.Headers["Content-Encoding"] == "gzip"
-                    ? new GZipStream(context.Request.InputStream, CompressionMode.Decompress)
-                    : context.Request.InputStream;
-                await input.CopyToAsync(body);
-                lock (received)
-                {
-                    received.Add((context.Request.Url!.AbsolutePath, Encoding.UTF8.GetString(body.ToArray())));
-                }
-
-                // The Breeze answer: everything accepted.
-                var answer = Encoding.UTF8.GetBytes("{\"itemsReceived\":1000,\"itemsAccepted\":1000,\"errors\":[]}");
-                context.Response.StatusCode = 200;
-                context.Response.ContentType = "application/json";
-                await context.Response.OutputStream.WriteAsync(answer);
-                context.Response.Close();
-            }
-        });
-
+        // The Breeze answer: everything accepted.
+        await using var collector = new LoopbackHttpCollector("{\"itemsReceived\":1000,\"itemsAccepted\":1000,\"errors\":[]}");
+        var port = collector.Port;
         await using (var host = await MtaTestHost.StartAsync(storage, s => s.AddMtaTelemetry(Settings(port), "MtaFunctions.Tests")))
         {
             var hosted = await StartHostedAsync(host);
@@ -113,14 +76,7 @@ public sealed class AppInsightsExportTests(AzuriteFixture storage) : IClassFixtu
             await StopAsync(hosted);
         }
 
-        listener.Stop();
-        await serve;
-
-        List<(string Path, string Body)> got;
-        lock (received)
-        {
-            got = [.. received];
-        }
+        var got = (await collector.StopAsync()).Select(r => (r.Path, Body: Encoding.UTF8.GetString(r.Body))).ToList();
 
         var track = got.Where(r => r.Path is "/v2.1/track" or "/v2/track").Select(r => r.Body).ToList();
         Assert.True(track.Count > 0, "nothing posted to /v2.1/track; paths: " + string.Join(", ", got.Select(r => r.Path)));

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using System.Text;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -107,36 +106,8 @@ public sealed class DeliveryTelemetryTests(AzuriteFixture storage) : IClassFixtu
     [Fact]
     public async Task OtlpEndpoint_ReceivesTracesAndMetricsOfADelivery()
     {
-        using var listener = new HttpListener();
-        var port = FreePort.Next();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        listener.Start();
-        var received = new List<(string Path, byte[] Body)>();
-        var serve = Task.Run(async () =>
-        {
-            while (listener.IsListening)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await listener.GetContextAsync();
-                }
-                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
-
-                using var body = new MemoryStream();
-                await context.Request.InputStream.CopyToAsync(body);
-                lock (received)
-                {
-                    received.Add((context.Request.Url!.AbsolutePath, body.ToArray()));
-                }
-
-                context.Response.StatusCode = 200;
-                context.Response.Close();
-            }
-        });
+        await using var collector = new LoopbackHttpCollector();
+        var port = collector.Port;
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             [MtaTelemetryServiceCollectionExtensions.OtlpEndpoint] = $"http://127.0.0.1:{port}",
@@ -152,14 +123,7 @@ public sealed class DeliveryTelemetryTests(AzuriteFixture storage) : IClassFixtu
         await host.PumpAsync();
         Assert.True(tracer.ForceFlush(10_000));
         Assert.True(meter.ForceFlush(10_000));
-        listener.Stop();
-        await serve;
-
-        List<(string Path, byte[] Body)> got;
-        lock (received)
-        {
-            got = [.. received];
-        }
+        var got = await collector.StopAsync();
 
         Assert.Contains(got, r => r.Path == "/v1/traces" && Contains(r.Body, "mta.delivery.attempt") && Contains(r.Body, "otlp.tel.test"));
         Assert.Contains(got, r => r.Path == "/v1/metrics" && Contains(r.Body, "mtafunctions.messages.delivered"));
