@@ -36,17 +36,8 @@ public static class DeliverySoakBenchmark
         var port = FreePort.Next();
         dns.Mx(Domain, 10, "mx.soak.test").A("mx.soak.test", "127.0.0.90");
         await using var sink = new TestSmtpServer(IPAddress.Parse("127.0.0.90"), port, ca.IssueServer(["mx.soak.test"])) { EndOfDataTempFailRate = tempFail };
-        var settings = new Dictionary<string, string>
-        {
-            ["AzureWebJobsStorage"] = storage.ConnectionString,
-            ["Dns:Servers"] = dns.EndPoint.ToString(),
-            ["Queue:Outbound:Smtp:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Queue:Outbound:Tls:ExtraRootCas"] = ca.PemFile,
-            ["Queue:Outbound:AllowPrivateDestinations"] = "true",
-            ["Queue:Outbound:Hostname"] = "mta.soak.test",
-            ["Queue:Outbound:Retry:Schedule"] = "2s",
-            ["LocalHost:Http:Port"] = "0",
-        };
+        var settings = SinkHostSettings.For(storage, dns, ca, port, "mta.soak.test");
+        settings["Queue:Outbound:Retry:Schedule"] = "2s";
 
         var client = new MtaClient(storage.ConnectionString);
         await client.EnsureCreatedAsync();

@@ -27,16 +27,7 @@ public static class StorageOpsBenchmark
         var port = FreePort.Next();
         dns.Mx(Domain, 10, "mx.ops.test").A("mx.ops.test", "127.0.0.91");
         await using var sink = new TestSmtpServer(IPAddress.Parse("127.0.0.91"), port, ca.IssueServer(["mx.ops.test"]));
-        var settings = new Dictionary<string, string>
-        {
-            ["AzureWebJobsStorage"] = storage.ConnectionString,
-            ["Dns:Servers"] = dns.EndPoint.ToString(),
-            ["Queue:Outbound:Smtp:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Queue:Outbound:Tls:ExtraRootCas"] = ca.PemFile,
-            ["Queue:Outbound:AllowPrivateDestinations"] = "true",
-            ["Queue:Outbound:Hostname"] = "mta.ops.test",
-            ["LocalHost:Http:Port"] = "0",
-        };
+        var settings = SinkHostSettings.For(storage, dns, ca, port, "mta.ops.test");
 
         // The host's start-up (creating what is missing, first polls) is not per message: started and idle first.
         using var host = KillableLocalHost.Start(settings);
