@@ -96,6 +96,17 @@ public sealed class OutboundDeliveryHandler(
             return;
         }
 
+        // A run that fails at our limit poisons the message below; one handed out more often than that never got
+        // to a result (the host was killed or timed out while delivering it, each time): poisoned with that
+        // reason by us rather than as it is by the listener, its recipients shown failed. Recipients already
+        // final keep their rows.
+        if (dequeueCount > QueueLimits.MaxDequeueCount)
+        {
+            await PoisonAsync(envelope, payload, $"taken {dequeueCount} times without a result: the host stopped (killed, crashed or timed out) while delivering it",
+                dequeueCount, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         try
         {
             await DeliverAsync(envelope, payload, dequeueCount, cancellationToken).ConfigureAwait(false);
