@@ -33,15 +33,19 @@ public sealed class DomainDeliverer(
         DeliverAsync(domain, recipients, from, RelayMessage.From(message), tlsRequiredNo, cancellationToken);
 
     /// <summary>Attempts delivery to <paramref name="recipients"/>, all of <paramref name="domain"/>.</summary>
+    /// <param name="decided">
+    /// Called with the outcomes of each SMTP transaction as soon as its end-of-data reply is read, before any
+    /// further I/O (see <see cref="SmtpSender.SendAsync"/>); the returned list holds them too.
+    /// </param>
     public async Task<IReadOnlyList<RecipientOutcome>> DeliverAsync(
         string domain, IReadOnlyList<string> recipients, string from, RelayMessage message, bool tlsRequiredNo,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Func<IReadOnlyList<RecipientOutcome>, Task>? decided = null)
     {
         // A route to a host replaces the MX lookup; a route to an MX domain uses that domain's MX hosts and policies.
         var route = settings.RouteFor(domain);
         if (route?.Host is not null)
         {
-            return await routes.DeliverAsync(route, recipients, from, message, cancellationToken).ConfigureAwait(false);
+            return await routes.DeliverAsync(route, recipients, from, message, cancellationToken, decided).ConfigureAwait(false);
         }
 
         var mxDomain = route?.MxDomain ?? domain;
@@ -117,17 +121,12 @@ public sealed class DomainDeliverer(
                     Destination = route is null ? host : $"route:{route.Name}",
                     Limit = route is null ? settings.Limits.For(host, domain) : settings.Limits.For(route),
                 };
-                var session = await SessionAsync(target, policy, from, recipients, message, cancellationToken).ConfigureAwait(false);
+                var session = await SessionAsync(target, policy, from, recipients, message, decided, cancellationToken).ConfigureAwait(false);
                 lastSession = session;
                 RecordSession(policy, session);
                 if (session.Failure == SessionFailure.None)
                 {
-                    return session.Replies.Select(r => new RecipientOutcome(
-                            r.Recipient,
-                            KindOf(r.Code),
-                            session.Conversion is { } conversion ? $"{r} ({conversion})" : r.ToString(),
-                            session, policy.Applied, Detail(policy, session), policy.StsEnforced))
-                        .ToList();
+                    return Outcomes(session, session.Replies, policy);
                 }
 
                 if (session.Failure == SessionFailure.Throttled)
@@ -151,20 +150,30 @@ public sealed class DomainDeliverer(
             r, OutcomeKind.Temporary, reason, lastSession, lastPolicy?.Applied, lastPolicy?.Detail, lastPolicy?.StsEnforced == true)).ToList();
     }
 
+    private static List<RecipientOutcome> Outcomes(SmtpSessionResult session, IReadOnlyList<RecipientReply> replies, MxTlsPolicy policy) =>
+        replies.Select(r => new RecipientOutcome(
+                r.Recipient,
+                KindOf(r.Code),
+                session.Conversion is { } conversion ? $"{r} ({conversion})" : r.ToString(),
+                session, policy.Applied, Detail(policy, session), policy.StsEnforced))
+            .ToList();
+
     /// <summary>The outcome of a recipient's final reply code.</summary>
     internal static OutcomeKind KindOf(int code) =>
         code is >= 200 and < 300 ? OutcomeKind.Delivered : code >= 500 ? OutcomeKind.Permanent : OutcomeKind.Temporary;
 
     // One SMTP session, timed and traced (MX host, address, policy, result; never the recipients).
     private async Task<SmtpSessionResult> SessionAsync(
-        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, RelayMessage message, CancellationToken cancellationToken)
+        SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, RelayMessage message,
+        Func<IReadOnlyList<RecipientOutcome>, Task>? decided, CancellationToken cancellationToken)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var span = MtaTelemetry.Source.StartActivity("mta.smtp.session");
         span?.SetTag("server.address", target.MxHost);
         span?.SetTag("network.peer.address", target.Address.ToString());
         span?.SetTag("mta.policy.applied", policy.Applied);
-        var session = await sender.SendAsync(target, policy, from, recipients, message, cancellationToken).ConfigureAwait(false);
+        Func<SmtpSessionResult, Task>? early = decided is null ? null : transaction => decided(Outcomes(transaction, transaction.Replies, policy));
+        var session = await sender.SendAsync(target, policy, from, recipients, message, cancellationToken, early).ConfigureAwait(false);
         var result = session.Failure.ToString().ToLowerInvariant();
         span?.SetTag("mta.smtp.result", result);
         span?.SetTag("tls.protocol.version", session.Tls?.Version);

@@ -96,6 +96,17 @@ public sealed class OutboundDeliveryHandler(
             return;
         }
 
+        // A run that fails at our limit poisons the message below; one handed out more often than that never got
+        // to a result (the host was killed or timed out while delivering it, each time): poisoned with that
+        // reason by us rather than as it is by the listener, its recipients shown failed. Recipients already
+        // final keep their rows.
+        if (dequeueCount > QueueLimits.MaxDequeueCount)
+        {
+            await PoisonAsync(envelope, payload, $"taken {dequeueCount} times without a result: the host stopped (killed, crashed or timed out) while delivering it",
+                dequeueCount, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         try
         {
             await DeliverAsync(envelope, payload, dequeueCount, cancellationToken).ConfigureAwait(false);
@@ -206,23 +217,41 @@ public sealed class OutboundDeliveryHandler(
         var cancelled = recipients.Where(r => CancelRequest(states, r) is not null).ToList();
         recipients = recipients.Except(cancelled, StringComparer.OrdinalIgnoreCase).ToList();
 
+        var attempt = envelope.Attempt + 1;
+        var expiry = envelope.QueuedAt + settings.MessageLifetime;
+
+        // A narrow window: a delivered recipient is recorded the moment its transaction's 250 is read, before
+        // any other I/O (QUIT, the next transaction of a long recipient list, other work of this domain), so a
+        // crash from there on never sends it again. Bounced and deferred rows wait for their DSN and retry
+        // message: recorded first, a crash in between would lose those.
+        var recorded = new List<DeliveryRecord>();
+        async Task RecordDeliveredAsync(IReadOnlyList<RecipientOutcome> decided)
+        {
+            var rows = decided.Where(o => o.Kind == OutcomeKind.Delivered)
+                .Select(o => ToRow(envelope, o, states, attempt, time.GetUtcNow(), null, null))
+                .ToList();
+            if (rows.Count > 0)
+            {
+                await SaveRowsAsync(envelope.Id, rows, cancellationToken).ConfigureAwait(false);
+                recorded.AddRange(rows);
+            }
+        }
+
         // A producer that bypassed the client's size check: bounce without trying (RFC 3463 5.3.4).
         IReadOnlyList<RecipientOutcome> outcomes = recipients.Count == 0
             ? []
             : size > settings.MaxMessageSize
             ? recipients.Select(r => new RecipientOutcome(
                 r, OutcomeKind.Permanent, $"552 5.3.4 message size {size} exceeds the maximum {settings.MaxMessageSize} ({Configuration.SettingKeys.MaxMessageSize})", null, null, null)).ToList()
-            : await deliverer.DeliverAsync(domain, recipients, envelope.From, relay, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
+            : await deliverer.DeliverAsync(domain, recipients, envelope.From, relay, tlsRequiredNo, cancellationToken, RecordDeliveredAsync).ConfigureAwait(false);
         var now = time.GetUtcNow();
-        var attempt = envelope.Attempt + 1;
-        var expiry = envelope.QueuedAt + settings.MessageLifetime;
 
         // RFC 8461 §5.1: before failing for good under an enforced MTA-STS policy, look for a new policy id
         // (a domain that moved its MX publishes one); if there is one, try once more under it.
         if (now >= expiry && outcomes.Any(o => o.Kind == OutcomeKind.Temporary && o.StsEnforced)
             && await policies.StsPolicyChangedAsync(domain, cancellationToken).ConfigureAwait(false))
         {
-            outcomes = await deliverer.DeliverAsync(domain, recipients, envelope.From, relay, tlsRequiredNo, cancellationToken).ConfigureAwait(false);
+            outcomes = await deliverer.DeliverAsync(domain, recipients, envelope.From, relay, tlsRequiredNo, cancellationToken, RecordDeliveredAsync).ConfigureAwait(false);
         }
 
         outcomes = [.. outcomes, .. cancelled.Select(r => new RecipientOutcome(r, OutcomeKind.Permanent, CancelledReply, null, null, null))];
@@ -261,13 +290,15 @@ public sealed class OutboundDeliveryHandler(
             nextAttempt = due > expiry ? expiry : due;
         }
 
-        // A narrow window: a delivered recipient is recorded the moment its transaction ends, before anything
-        // else, so a crash from here on never sends it again. Bounced and deferred rows wait for their DSN and
-        // retry message: recorded first, a crash in between would lose those.
-        var delivered = final.Where(o => o.Kind == OutcomeKind.Delivered).Select(o => ToRow(envelope, o, states, attempt, now, nextAttempt, null)).ToList();
-        if (delivered.Count > 0)
+        // Delivered recipients were recorded as their transactions ended; this catches any outcome that did
+        // not come through a transaction's callback.
+        var delivered = final.Where(o => o.Kind == OutcomeKind.Delivered)
+            .Select(o => recorded.Find(r => r.RowKey == DeliveryRecord.RowKeyFor(o.Recipient)) ?? ToRow(envelope, o, states, attempt, now, nextAttempt, null))
+            .ToList();
+        var unrecorded = delivered.Except(recorded).ToList();
+        if (unrecorded.Count > 0)
         {
-            await SaveRowsAsync(envelope.Id, delivered, cancellationToken).ConfigureAwait(false);
+            await SaveRowsAsync(envelope.Id, unrecorded, cancellationToken).ConfigureAwait(false);
         }
 
         var failed = final.Where(o => o.Kind == OutcomeKind.Permanent && CancelRequest(states, o.Recipient) != CancelDrop).ToList();

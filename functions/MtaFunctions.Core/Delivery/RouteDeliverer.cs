@@ -27,7 +27,8 @@ public sealed class RouteDeliverer(IDnsResolver dns, TlsPolicyResolver policies,
 {
     /// <summary>Attempts delivery of <paramref name="recipients"/> through <paramref name="route"/>.</summary>
     public async Task<IReadOnlyList<RecipientOutcome>> DeliverAsync(
-        DeliveryRoute route, IReadOnlyList<string> recipients, string from, RelayMessage message, CancellationToken cancellationToken)
+        DeliveryRoute route, IReadOnlyList<string> recipients, string from, RelayMessage message, CancellationToken cancellationToken,
+        Func<IReadOnlyList<RecipientOutcome>, Task>? decided = null)
     {
         var host = route.Host ?? throw new ArgumentException("a host route", nameof(route));
         var policy = policies.ForRoute(route);
@@ -58,13 +59,12 @@ public sealed class RouteDeliverer(IDnsResolver dns, TlsPolicyResolver policies,
                 Destination = $"route:{route.Name}",
                 Limit = limits.For(route),
             };
-            var session = await sender.SendAsync(target, policy, from, recipients, message, cancellationToken).ConfigureAwait(false);
+            var session = await sender.SendAsync(target, policy, from, recipients, message, cancellationToken,
+                decided is null ? null : transaction => decided(Outcomes(transaction, policy))).ConfigureAwait(false);
             last = session;
             if (session.Failure == SessionFailure.None)
             {
-                return session.Replies.Select(r => new RecipientOutcome(
-                        r.Recipient, DomainDeliverer.KindOf(r.Code), r.ToString(), session, policy.Applied, policy.Detail))
-                    .ToList();
+                return Outcomes(session, policy);
             }
 
             if (session.Failure == SessionFailure.Throttled)
@@ -77,6 +77,9 @@ public sealed class RouteDeliverer(IDnsResolver dns, TlsPolicyResolver policies,
 
         return Deferred(recipients, $"451 4.4.1 {route.Name} ({host}:{route.Port}) could not take the message: {string.Join("; ", errors)}", last, policy);
     }
+
+    private static List<RecipientOutcome> Outcomes(SmtpSessionResult session, MxTlsPolicy policy) =>
+        session.Replies.Select(r => new RecipientOutcome(r.Recipient, DomainDeliverer.KindOf(r.Code), r.ToString(), session, policy.Applied, policy.Detail)).ToList();
 
     private static List<RecipientOutcome> Deferred(IReadOnlyList<string> recipients, string reply, SmtpSessionResult? session, MxTlsPolicy policy) =>
         recipients.Select(r => new RecipientOutcome(r, OutcomeKind.Temporary, reply, session, policy.Applied, policy.Detail)).ToList();

@@ -32,6 +32,11 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
     /// <param name="recipients">Envelope recipients.</param>
     /// <param name="message">The message to send.</param>
     /// <param name="cancellationToken">Cancels the session.</param>
+    /// <param name="decided">
+    /// Called with each transaction's result (its replies) the moment its end-of-data reply is read, before any further I/O
+    /// (the next transaction, QUIT, the pool): the caller records delivered recipients first, so a crash after the
+    /// 250 does not send them again. An exception from it ends the session and propagates.
+    /// </param>
     /// <remarks>
     /// At most <c>Queue:Outbound:Smtp:MaxRecipientsPerTransaction</c> RCPTs go in one transaction; the rest follow in
     /// further transactions, on the same connection when it is still open. A 452 to RCPT after others in the same
@@ -40,7 +45,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
     /// </remarks>
     public async Task<SmtpSessionResult> SendAsync(
         SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, RelayMessage message,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Func<SmtpSessionResult, Task>? decided = null)
     {
         var remaining = new List<string>(recipients);
         var replies = new List<RecipientReply>();
@@ -49,7 +54,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         {
             var batch = remaining.Take(settings.MaxRecipientsPerTransaction).ToList();
             remaining.RemoveRange(0, batch.Count);
-            var session = await SendTransactionAsync(target, policy, from, batch, message, cancellationToken).ConfigureAwait(false);
+            var session = await SendTransactionAsync(target, policy, from, batch, message, decided, cancellationToken).ConfigureAwait(false);
             if (session.Failure != SessionFailure.None)
             {
                 if (first is null)
@@ -76,7 +81,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
 
     private async Task<SmtpSessionResult> SendTransactionAsync(
         SmtpTarget target, MxTlsPolicy policy, string from, IReadOnlyList<string> recipients, RelayMessage message,
-        CancellationToken cancellationToken)
+        Func<SmtpSessionResult, Task>? decided, CancellationToken cancellationToken)
     {
         var destination = target.Destination ?? target.MxHost;
         if (target.Limit is { } rate && !await limiter.AcquireMessageAsync(destination, rate, cancellationToken).ConfigureAwait(false))
@@ -91,7 +96,8 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         {
             if (pool.Take(key) is { } pooled)
             {
-                var reused = await TransactAsync(key, pooled, target, from, recipients, message, cancellationToken).ConfigureAwait(false);
+                var reusedDecided = decided is null ? null : (Func<SmtpSessionResult, Task>)(r => decided(r with { Reused = true }));
+                var reused = await TransactAsync(key, pooled, target, from, recipients, message, reusedDecided, cancellationToken).ConfigureAwait(false);
 
                 // The server closed an idle connection before answering MAIL or any RCPT: nothing was sent,
                 // so a fresh connection is safe. Later failures are reported (the message may have arrived).
@@ -123,7 +129,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         var (connection, failure) = await ConnectAsync(target, policy, lease, cancellationToken).ConfigureAwait(false);
         if (connection is not null)
         {
-            return await TransactAsync(key, connection, target, from, recipients, message, cancellationToken).ConfigureAwait(false);
+            return await TransactAsync(key, connection, target, from, recipients, message, decided, cancellationToken).ConfigureAwait(false);
         }
 
         if (failure is { Failure: SessionFailure.Protocol or SessionFailure.Dropped, Busy: true } && target.Limit is { } busyLimit)
@@ -154,7 +160,8 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
             return failure!;
         }
 
-        var sent = await TransactAsync(SmtpConnectionPool.KeyFor(target, plaintext), fallback, target, from, recipients, message, cancellationToken)
+        var plaintextDecided = decided is null ? null : (Func<SmtpSessionResult, Task>)(r => decided(r with { StartTlsOffered = true, TlsFallback = tlsFailure }));
+        var sent = await TransactAsync(SmtpConnectionPool.KeyFor(target, plaintext), fallback, target, from, recipients, message, plaintextDecided, cancellationToken)
             .ConfigureAwait(false);
         return sent with { StartTlsOffered = true, TlsFallback = tlsFailure };
     }
@@ -371,7 +378,7 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
 
     private async Task<SmtpSessionResult> TransactAsync(
         string key, PooledConnection connection, SmtpTarget target, string from, IReadOnlyList<string> recipients,
-        RelayMessage message, CancellationToken cancellationToken)
+        RelayMessage message, Func<SmtpSessionResult, Task>? decided, CancellationToken cancellationToken)
     {
         var client = connection.Client;
         client.Replies.Clear();
@@ -421,27 +428,31 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
         var wire = RawMessageEntity.Wrap(data.Data, data.HeaderLength, data.EightBitBody, out var body);
         client.International = needsUtf8;
         result = result with { Conversion = conversion };
+        List<RecipientReply> replies;
         try
         {
             var dataReply = await client.SendAsync(wire, sender, rcpts, cancellationToken).ConfigureAwait(false);
-            var replies = recipients.Select(r => client.Replies.TryGetValue(r, out var reply) && reply.Code >= 400
+            replies = recipients.Select(r => client.Replies.TryGetValue(r, out var reply) && reply.Code >= 400
                     ? reply
                     : new RecipientReply(r, 250, dataReply))
                 .ToList();
-            await pool.ReturnAsync(key, connection).ConfigureAwait(false);
-            return result with { Replies = replies };
         }
         catch (Exception e) when (e is SmtpCommandException or ServiceNotAuthenticatedException)
         {
             // Every reply decides: each recipient gets the reply that concerns it (see TransactionReplies).
-            var replies = TransactionReplies.Assign(recipients, client.Replies, e);
+            var refused = TransactionReplies.Assign(recipients, client.Replies, e);
+            if (decided is not null)
+            {
+                await decided(result with { Replies = refused }).ConfigureAwait(false);
+            }
+
             await SmtpConnectionPool.CloseAsync(client).ConfigureAwait(false);
             if (target.Limit is { } limit && e is SmtpCommandException command && IsBusy((int)command.StatusCode, command.Message))
             {
                 await limiter.ReportBusyAsync(target.Destination ?? target.MxHost, limit, cancellationToken).ConfigureAwait(false);
             }
 
-            return result with { Replies = replies };
+            return result with { Replies = refused };
         }
         catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException or ServiceNotConnectedException
                                       || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
@@ -452,5 +463,15 @@ public sealed class SmtpSender(OutboundSettings settings, SmtpConnectionPool poo
             var after = body.Sent ? " (connection lost after the whole message was sent, before the server's reply: a duplicate is possible)" : "";
             return result with { Failure = SessionFailure.Dropped, Error = $"{result.Target}: {e.Message}{after}" };
         }
+
+        // A narrow window: the 250 is recorded before anything else touches the network (a QUIT when the
+        // connection has carried enough, the next transaction), and the pool's QUIT does not hold it up either.
+        if (decided is not null)
+        {
+            await decided(result with { Replies = replies }).ConfigureAwait(false);
+        }
+
+        await pool.ReturnAsync(key, connection).ConfigureAwait(false);
+        return result with { Replies = replies };
     }
 }

@@ -1,5 +1,6 @@
 using MtaFunctions.Client;
 using MtaFunctions.Client.Contract;
+using MtaFunctions.Core.Delivery;
 using MtaFunctions.Core.Storage;
 using MtaFunctions.Tests.Infrastructure;
 
@@ -100,6 +101,48 @@ public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFi
         }
 
         Assert.Single(peers.Inbox, m => m.To.SequenceEqual(["c@held.test"]));
+    }
+
+    /// <summary>
+    /// A message taken more often than the handler's limit without a result (a host killed while delivering it,
+    /// again and again) ends in the poison queue with our reason, not as the listener would move it, and status
+    /// shows its recipient failed.
+    /// </summary>
+    [Fact]
+    public async Task TakenMoreOftenThanTheLimit_RealListener_PoisonedWithReason_StatusFailed()
+    {
+        await using var peers = await MtaTestHost.StartAsync(storage);
+        peers.AddDomain("killed.test", "mx.killed.test", "127.0.0.84");
+        var mx = peers.AddSmtpServer("127.0.0.84", peers.Ca.IssueServer(["mx.killed.test"]));
+        var id = MtaClient.NewMessageId(TimeProvider.System);
+        var writer = new OutboundQueueWriter(
+            peers.Storage.Queues.GetQueueClient(StorageNames.OutboundQueue), peers.Storage.Blobs.GetBlobContainerClient(StorageNames.MessageContainer));
+        await writer.EnqueueNewAsync(id, Sender, ["d@killed.test"], MtaTestHost.Message(Sender, "d@killed.test"), DateTimeOffset.UtcNow);
+
+        // Taken as often as the handler's limit and never finished: each time made visible again, as a dead
+        // instance's message comes back (the listener's 10 minutes, or InFlightRecovery).
+        for (var i = 0; i < QueueLimits.MaxDequeueCount; i++)
+        {
+            var taken = Assert.Single((await peers.OutboundQueue.ReceiveMessagesAsync(1, TimeSpan.FromMinutes(1))).Value);
+            await peers.OutboundQueue.UpdateMessageAsync(taken.MessageId, taken.PopReceipt, visibilityTimeout: TimeSpan.Zero);
+        }
+
+        using (var host = KillableLocalHost.Start(Settings(peers)))
+        {
+            await WaitAsync(async () => (await peers.PoisonQueue.PeekMessagesAsync(32)).Value.Length > 0, host);
+            var first = Assert.Single((await peers.PoisonQueue.PeekMessagesAsync(32)).Value).Body.ToString();
+            Assert.True(first.TrimStart().StartsWith('{'), $"the poison queue holds the payload without our reason wrapper: {first}");
+            await WaitAsync(async () => (await peers.StatusAsync(id)).ContainsKey("d@killed.test"), host);
+        }
+
+        var raw = Assert.Single((await peers.PoisonQueue.PeekMessagesAsync(32)).Value).Body.ToString();
+        var poisoned = System.Text.Json.JsonSerializer.Deserialize<PoisonRecord>(raw)!;
+        Assert.Equal($"taken {QueueLimits.MaxDequeueCount + 1} times without a result: the host stopped (killed, crashed or timed out) while delivering it", poisoned.Reason);
+        Assert.Equal(id, MtaFunctions.Client.Contract.EnvelopeSerializer.Parse(poisoned.Payload).Id);
+        var row = (await peers.StatusAsync(id))["d@killed.test"];
+        Assert.Equal(nameof(DeliveryState.Failed), row.State);
+        Assert.Contains("without a result", row.LastReply);
+        Assert.Empty(mx.Inbox);
     }
 
     private static Dictionary<string, string> Settings(MtaTestHost peers) => new()

@@ -87,7 +87,9 @@ public sealed class HostsAndClientTests(AzuriteFixture storage) : IClassFixture<
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "functions", "MtaFunctions", "host.json")));
         var queues = doc.RootElement.GetProperty("extensions").GetProperty("queues");
-        Assert.Equal(QueueLimits.MaxDequeueCount, queues.GetProperty("maxDequeueCount").GetInt32());
+        // The listener's limit is above the handler's, so the handler poisons (with a reason), not the listener.
+        Assert.Equal(QueueLimits.HostMaxDequeueCount, queues.GetProperty("maxDequeueCount").GetInt32());
+        Assert.True(QueueLimits.HostMaxDequeueCount > QueueLimits.MaxDequeueCount);
         // The handler decodes base64 itself, so a payload that is not base64 is poisoned with its reason.
         Assert.Equal("none", queues.GetProperty("messageEncoding").GetString());
     }

@@ -20,7 +20,11 @@ public sealed record TestSmtpServerOptions(bool ImplicitTls = false, string? Aut
 /// <summary>One message as the test SMTP server received it.</summary>
 /// <param name="MailParameters">The MAIL FROM parameters (BODY=8BITMIME, SMTPUTF8, SIZE).</param>
 public sealed record ReceivedMail(
-    string From, IReadOnlyList<string> To, byte[] Data, bool Secure, IPEndPoint Server, IReadOnlyDictionary<string, string>? MailParameters = null);
+    string From, IReadOnlyList<string> To, byte[] Data, bool Secure, IPEndPoint Server, IReadOnlyDictionary<string, string>? MailParameters = null)
+{
+    /// <summary>When the message was stored (just before the 250 went out).</summary>
+    public DateTime StoredAt { get; init; } = DateTime.UtcNow;
+}
 
 /// <summary>
 /// An in-process SMTP server (SmtpServer package) on a loopback address, with STARTTLS when given a

@@ -27,6 +27,56 @@ public sealed class TransactionLimitTests(AzuriteFixture storage) : IClassFixtur
         Assert.Equal(1, mx.SessionCount);
     }
 
+    /// <summary>
+    /// A narrow window: the recipients of the first transaction are recorded delivered as soon as its 250 is read,
+    /// before the next transaction of the same session starts (a crash during it does not send them again).
+    /// </summary>
+    [Fact]
+    public async Task Send_TwoTransactions_FirstRecordedDeliveredBeforeSecondStarts()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage, ("Queue:Outbound:Smtp:MaxRecipientsPerTransaction", "1"));
+        host.AddDomain("pair.test", "mx.pair.test", "127.0.0.84");
+        var mx = host.AddSmtpServer("127.0.0.84", host.Ca.IssueServer(["mx.pair.test"]));
+        var first = new TaskCompletionSource<(int Code, string Text)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var second = new TaskCompletionSource<(int Code, string Text)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        mx.EndOfDataGate = first.Task;
+        var id = await host.SendAsync(Sender, ["a@pair.test", "b@pair.test"], MtaTestHost.Message(Sender, "a@pair.test"));
+        var pump = host.PumpAsync(TimeSpan.Zero);
+
+        await WaitAsync(() => mx.EndOfDataCount == 1, pump);
+
+        // The first transaction's reply has already been awaited on the first gate: the second one waits on its own.
+        mx.EndOfDataGate = second.Task;
+        first.SetResult((250, "ok"));
+        await WaitAsync(() => mx.EndOfDataCount == 2, pump);
+
+        // The second transaction holds its reply: the first recipient is on record already.
+        var during = await host.StatusAsync(id);
+        Assert.Equal(nameof(DeliveryState.Delivered), Assert.Contains("a@pair.test", during).State);
+        Assert.DoesNotContain("b@pair.test", during);
+
+        second.SetResult((250, "ok"));
+        await pump;
+        Assert.All((await host.StatusAsync(id)).Values, row => Assert.Equal(nameof(DeliveryState.Delivered), row.State));
+        Assert.Equal([1, 1], mx.RecipientsPerTransaction);
+        Assert.Equal(1, mx.SessionCount);
+    }
+
+    private static async Task WaitAsync(Func<bool> condition, Task running)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!condition())
+        {
+            if (running.IsCompleted)
+            {
+                await running;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "timed out");
+            await Task.Delay(20);
+        }
+    }
+
     [Fact]
     public async Task Send_Server452TooManyRecipients_RestGoInANewTransaction_NotDeferred()
     {
