@@ -22,16 +22,22 @@ namespace MtaFunctions.Core.Delivery;
 /// would also have to delete it itself: two more storage operations per message. Instead each instance writes
 /// one row (table <c>InFlight</c>) with the ids and pop receipts of what it is working on, as soon as it takes a
 /// message but at most every <see cref="PublishSpacing"/>, and at least every <see cref="HeartbeatInterval"/>
-/// (finished messages leave the row then); every instance looks at the
+/// (finished messages leave the row then). A message is not sent before a written row lists it
+/// (<see cref="InFlightMessages.Tracked.Written"/>, awaited by the handler just before the SMTP session, while the
+/// state and body reads have run meanwhile): one write covers every message taken since the previous one, so a
+/// message waits at most <see cref="PublishSpacing"/> plus one table write. Every instance looks at the
 /// other rows every <see cref="ScanInterval"/>, and for a row whose heartbeat is older than <see cref="StaleAfter"/>
 /// it deletes the row (with its ETag, so one instance wins) and sets each listed message's visibility to zero with
-/// the recorded pop receipt. Cost: one table write per batch of messages taken together, at most 4 per second and
+/// the recorded pop receipt. Cost: one table write per batch of messages taken together, at most 10 per second and
 /// instance (so at most one per message when messages come one by one, far less than one when they come in
 /// batches), one per 10 s when idle, and one query per 10 s.
 /// </para>
 /// <para>
-/// Limits: a message taken less than <see cref="PublishSpacing"/> (plus one table write) before the crash may not be
-/// in the row yet and waits the listener's 10 minutes; so does one whose pop receipt the listener renewed (runs over 5 minutes). An
+/// Limits (the listener's, not ours to change: it receives, hides and renews messages itself and tells the
+/// function nothing before handing a message over): a message the listener fetched that never reached the handler
+/// before the crash (fetched in a batch, waiting for a free slot) is in no row and waits the listener's 10 minutes;
+/// so does one whose pop receipt the listener renewed (a run over 5 minutes: the row holds the old receipt). A
+/// message that reached the handler is never sent before it is in the row. An
 /// instance stalled longer than <see cref="StaleAfter"/> without writing (not killed) has its messages handed out
 /// again while it still works on them; the state read before sending (never twice) keeps recipients already
 /// final from being sent again, as for any redelivery.
@@ -41,7 +47,7 @@ public sealed class InFlightRecovery(
     InFlightMessages inFlight, InFlightStore store, StorageAccount storage, TimeProvider time, ILogger<InFlightRecovery> logger) : BackgroundService
 {
     /// <summary>Shortest time between two writes of this instance's row.</summary>
-    public static readonly TimeSpan PublishSpacing = TimeSpan.FromMilliseconds(250);
+    public static readonly TimeSpan PublishSpacing = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Longest time between two writes while the instance lives (its heartbeat).</summary>
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
@@ -56,6 +62,19 @@ public sealed class InFlightRecovery(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        inFlight.StartWriting();
+        try
+        {
+            await RunAsync(stoppingToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            inFlight.StopWriting();
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
         var published = (Version: -1, At: DateTimeOffset.MinValue);
         var scanned = DateTimeOffset.MinValue;
         while (!stoppingToken.IsCancellationRequested)
@@ -66,8 +85,24 @@ public sealed class InFlightRecovery(
                 var version = inFlight.Added;
                 if (version != published.Version || now - published.At >= HeartbeatInterval)
                 {
-                    await store.PublishAsync(inFlight.Instance, inFlight.Snapshot(), now, stoppingToken).ConfigureAwait(false);
-                    published = (version, now);
+                    var snapshot = inFlight.Snapshot();
+                    try
+                    {
+                        await store.PublishAsync(inFlight.Instance, snapshot.Entries, now, stoppingToken).ConfigureAwait(false);
+                        published = (version, now);
+                    }
+                    catch (Exception) when (!stoppingToken.IsCancellationRequested)
+                    {
+                        // Tried: the next try waits for the spacing like any write (no busy loop while storage fails).
+                        published = (published.Version, now);
+                        throw;
+                    }
+                    finally
+                    {
+                        // Written, or failed: either way the messages go on to their SMTP send (a failed write
+                        // costs them prompt recovery, never delivery).
+                        snapshot.Release();
+                    }
                 }
 
                 if (now - scanned >= ScanInterval)
@@ -107,6 +142,7 @@ public sealed class InFlightRecovery(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        inFlight.StopWriting();
         try
         {
             await store.RemoveOwnAsync(inFlight.Instance, cancellationToken).ConfigureAwait(false);

@@ -41,10 +41,8 @@ public sealed class OutboundDeliveryHandler(
     /// <param name="cancellationToken">Host shutdown.</param>
     public async Task HandleQueueMessageAsync(Azure.Storage.Queues.Models.QueueMessage message, CancellationToken cancellationToken)
     {
-        using (inFlight.Track(message.MessageId, message.PopReceipt))
-        {
-            await HandleQueueMessageAsync(message.Body.ToString(), message.DequeueCount, cancellationToken).ConfigureAwait(false);
-        }
+        using var tracked = inFlight.Track(message.MessageId, message.PopReceipt);
+        await HandleQueueMessageAsync(message.Body.ToString(), message.DequeueCount, tracked.Written, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Processes one queue message as the queue trigger hands it over: the raw queue text.</summary>
@@ -55,7 +53,10 @@ public sealed class OutboundDeliveryHandler(
     /// <param name="queueText">The queue message text: the envelope JSON, base64 (as producers write it).</param>
     /// <param name="dequeueCount">How often the queue has handed this message out.</param>
     /// <param name="cancellationToken">Host shutdown.</param>
-    public async Task HandleQueueMessageAsync(string queueText, long dequeueCount, CancellationToken cancellationToken)
+    public Task HandleQueueMessageAsync(string queueText, long dequeueCount, CancellationToken cancellationToken) =>
+        HandleQueueMessageAsync(queueText, dequeueCount, Task.CompletedTask, cancellationToken);
+
+    private async Task HandleQueueMessageAsync(string queueText, long dequeueCount, Task inFlightWritten, CancellationToken cancellationToken)
     {
         string payload;
         try
@@ -75,7 +76,7 @@ public sealed class OutboundDeliveryHandler(
             return;
         }
 
-        await HandleAsync(payload, dequeueCount, cancellationToken).ConfigureAwait(false);
+        await HandleAsync(payload, dequeueCount, inFlightWritten, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Processes one queue message.</summary>
@@ -83,7 +84,10 @@ public sealed class OutboundDeliveryHandler(
     /// <param name="dequeueCount">How often the queue has handed this message out.</param>
     /// <param name="cancellationToken">Host shutdown.</param>
     /// <exception cref="RequestFailedException">Storage failed on an early dequeue; the queue retries the message.</exception>
-    public async Task HandleAsync(string payload, long dequeueCount, CancellationToken cancellationToken)
+    public Task HandleAsync(string payload, long dequeueCount, CancellationToken cancellationToken) =>
+        HandleAsync(payload, dequeueCount, Task.CompletedTask, cancellationToken);
+
+    private async Task HandleAsync(string payload, long dequeueCount, Task inFlightWritten, CancellationToken cancellationToken)
     {
         OutboundEnvelope envelope;
         try
@@ -109,7 +113,7 @@ public sealed class OutboundDeliveryHandler(
 
         try
         {
-            await DeliverAsync(envelope, payload, dequeueCount, cancellationToken).ConfigureAwait(false);
+            await DeliverAsync(envelope, payload, dequeueCount, inFlightWritten, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (dequeueCount >= QueueLimits.MaxDequeueCount && !cancellationToken.IsCancellationRequested
                                   && e is not OperationCanceledException)
@@ -124,7 +128,7 @@ public sealed class OutboundDeliveryHandler(
         }
     }
 
-    private async Task DeliverAsync(OutboundEnvelope envelope, string payload, long dequeueCount, CancellationToken cancellationToken)
+    private async Task DeliverAsync(OutboundEnvelope envelope, string payload, long dequeueCount, Task inFlightWritten, CancellationToken cancellationToken)
     {
         RelayMessage relay;
         MimeMessage message;
@@ -174,6 +178,10 @@ public sealed class OutboundDeliveryHandler(
 
         if (pending.Count > 0)
         {
+            // Nothing is sent before this instance's in-flight row lists the message: killed after the send, it is
+            // handed back within a minute instead of the listener's 10 (InFlightRecovery). The reads above ran
+            // meanwhile; the row write is shared with every message taken at about the same time.
+            await inFlightWritten.WaitAsync(cancellationToken).ConfigureAwait(false);
             using var gate = new SemaphoreSlim(settings.MaxParallelDomains);
             var domains = pending.GroupBy(RecipientDomain).Select(async group =>
             {

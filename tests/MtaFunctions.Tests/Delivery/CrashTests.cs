@@ -104,6 +104,48 @@ public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFi
     }
 
     /// <summary>
+    /// Nothing is sent before the instance's in-flight row lists the message: here the <c>InFlight</c> table answers
+    /// slowly (its requests held by a proxy), and the host is killed the moment the MX has the body. Had the
+    /// message gone out before its row was written, the row would not list it and the message would stay hidden
+    /// for the listener's 10 minutes.
+    /// </summary>
+    [Fact]
+    public async Task KilledRightAfterSend_InFlightTableSlow_SendWaitedForTheRow_RedeliveredWithoutTenMinuteWait()
+    {
+        await using var peers = await MtaTestHost.StartAsync(storage);
+        peers.AddDomain("quick.test", "mx.quick.test", "127.0.0.85");
+        var mx = peers.AddSmtpServer("127.0.0.85", peers.Ca.IssueServer(["mx.quick.test"]));
+        var hold = new TaskCompletionSource<(int Code, string Text)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        mx.EndOfDataGate = hold.Task;
+        var table = storage.Endpoints["Table"];
+        using var proxy = new SlowRequestProxy(table, "/InFlight", TimeSpan.FromSeconds(5));
+        var settings = Settings(peers);
+        settings["AzureWebJobsStorage"] = peers.Storage.ConnectionString.Replace($"TableEndpoint={table};", $"TableEndpoint={proxy.Via(table)};", StringComparison.Ordinal);
+        Assert.NotEqual(peers.Storage.ConnectionString, settings["AzureWebJobsStorage"]);
+        var id = MtaClient.NewMessageId(TimeProvider.System);
+        var writer = new OutboundQueueWriter(
+            peers.Storage.Queues.GetQueueClient(StorageNames.OutboundQueue), peers.Storage.Blobs.GetBlobContainerClient(StorageNames.MessageContainer));
+        await writer.EnqueueNewAsync(id, Sender, ["e@quick.test"], MtaTestHost.Message(Sender, "e@quick.test"), DateTimeOffset.UtcNow);
+
+        using (var first = KillableLocalHost.Start(settings))
+        {
+            await WaitAsync(() => Task.FromResult(mx.EndOfDataCount > 0), first);
+            first.KillHard();
+        }
+
+        hold.SetResult((451, "4.3.0 the client went away"));
+        mx.EndOfDataGate = null;
+        using (var second = KillableLocalHost.Start(settings))
+        {
+            await WaitAsync(async () => (await peers.StatusAsync(id)).TryGetValue("e@quick.test", out var row) && row.State == nameof(DeliveryState.Delivered),
+                second, TimeSpan.FromMinutes(4));
+        }
+
+        Assert.True(proxy.Held > 0);
+        Assert.Single(peers.Inbox, m => m.To.SequenceEqual(["e@quick.test"]));
+    }
+
+    /// <summary>
     /// A message taken more often than the handler's limit without a result (a host killed while delivering it,
     /// again and again) ends in the poison queue with our reason, not as the listener would move it, and status
     /// shows its recipient failed.
