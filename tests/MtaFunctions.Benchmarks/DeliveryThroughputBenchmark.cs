@@ -145,7 +145,7 @@ public static class DeliveryThroughputBenchmark
             var started = clock.Elapsed.TotalSeconds;
             await sink.WaitForAsync(payloads.Count, Deadline);
             var seconds = clock.Elapsed.TotalSeconds;
-            var used = cpu.Read();
+            var used = cpu.Read(payloads.Count);
 
             // The host records each delivery and deletes its queue message after the sink's 250: the storage
             // operations are counted once the queue is empty.
@@ -227,7 +227,7 @@ public static class DeliveryThroughputBenchmark
         var figures = new Figures(seconds, payloads.Count);
         Console.WriteLine($"{name}: {payloads.Count} in {seconds:0.00}s = {figures.Rate:0.0} msg/s " +
                           (fillFirst ? $"(start-up included; queue filled over SMTP in {injected:0.00}s before) " : $"(SMTP injection done after {injected:0.00}s) ") +
-                          $"| {cpu.Read()} | {load}");
+                          $"| {cpu.Read(payloads.Count)} | {load}");
         var log = sender.Log().Split('\n');
         var verified = log.Count(l => l.Contains("Verified TLS connection established", StringComparison.Ordinal));
         var tls = log.Count(l => l.Contains("TLS connection established", StringComparison.Ordinal));
@@ -250,9 +250,12 @@ public static class DeliveryThroughputBenchmark
         return MtaTestHost.Message("app@sender.test", $"user{i}@{Domain}", $"benchmark {i}", body: body.ToString());
     }
 
-    private static string Load() => "load average " + File.ReadAllText("/proc/loadavg").Split(' ').Take(3).Aggregate((a, b) => $"{a} {b}") + " (2 cores shared with other helpers)";
+    private static string Load() => "load average " + File.ReadAllText("/proc/loadavg").Split(' ').Take(3).Aggregate((a, b) => $"{a} {b}") + " (2 cores; other work on the machine counts in it)";
 
-    /// <summary>CPU seconds of the sink, Azurite, the sender (our host or Postfix) and the whole machine since it was made.</summary>
+    /// <summary>
+    /// CPU of the sink, Azurite, the sender (our host or Postfix) and the whole machine since it was made: in cores
+    /// (CPU seconds per second) and in CPU milliseconds per message, the figure that decides on a saturated machine.
+    /// </summary>
     private sealed record CpuMeter(int Sink, int? Azurite, int? Host)
     {
         private readonly double _sink = ProcessCpu.Seconds(Sink);
@@ -261,10 +264,10 @@ public static class DeliveryThroughputBenchmark
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly double _host = Host is { } h ? ProcessCpu.Seconds(h) : 0;
 
-        public string Read()
+        public string Read(int messages)
         {
             var wall = _clock.Elapsed.TotalSeconds;
-            string Cores(double seconds) => $"{seconds / wall:0.00} cores";
+            string Cores(double seconds) => $"{seconds / wall:0.00} cores = {seconds * 1000 / messages:0.0} ms/msg";
             var parts = new List<string>();
             if (Host is { } h)
             {

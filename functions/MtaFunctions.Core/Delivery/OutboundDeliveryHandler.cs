@@ -228,19 +228,44 @@ public sealed class OutboundDeliveryHandler(
         var attempt = envelope.Attempt + 1;
         var expiry = envelope.QueuedAt + settings.MessageLifetime;
 
-        // A narrow window: a delivered recipient is recorded the moment its transaction's 250 is read, before
-        // any other I/O (QUIT, the next transaction of a long recipient list, other work of this domain), so a
-        // crash from there on never sends it again. Bounced and deferred rows wait for their DSN and retry
-        // message: recorded first, a crash in between would lose those.
+        // A narrow window: the write of a delivered recipient's row starts the moment its transaction's 250 is
+        // read, before any other I/O of this delivery (QUIT, the next transaction of a long recipient list), so a
+        // crash once it is written never sends it again. Bounced and deferred rows wait for their DSN and retry
+        // message: recorded first, a crash in between would lose those. The write does not hold the connection:
+        // the next message's transaction on it runs meanwhile (awaiting it there put a storage round trip into
+        // every message's turn on a destination's connections); it is awaited before this delivery goes on.
         var recorded = new List<DeliveryRecord>();
-        async Task RecordDeliveredAsync(IReadOnlyList<RecipientOutcome> decided)
+        var recording = new List<Task>();
+        Task RecordDeliveredAsync(IReadOnlyList<RecipientOutcome> decided)
         {
             var rows = decided.Where(o => o.Kind == OutcomeKind.Delivered)
                 .Select(o => ToRow(envelope, o, states, attempt, time.GetUtcNow(), null, null))
                 .ToList();
             if (rows.Count > 0)
             {
-                await SaveRowsAsync(envelope.Id, rows, cancellationToken).ConfigureAwait(false);
+                recording.Add(SaveDeliveredAsync(rows));
+            }
+
+            return Task.CompletedTask;
+        }
+
+        async Task<IReadOnlyList<RecipientOutcome>> DeliverRecordingAsync()
+        {
+            try
+            {
+                return await deliverer.DeliverAsync(domain, recipients, envelope.From, relay, tlsRequiredNo, cancellationToken, RecordDeliveredAsync).ConfigureAwait(false);
+            }
+            finally
+            {
+                await Task.WhenAll(recording).ConfigureAwait(false);
+            }
+        }
+
+        async Task SaveDeliveredAsync(List<DeliveryRecord> rows)
+        {
+            await SaveRowsAsync(envelope.Id, rows, cancellationToken).ConfigureAwait(false);
+            lock (recorded)
+            {
                 recorded.AddRange(rows);
             }
         }
@@ -251,7 +276,7 @@ public sealed class OutboundDeliveryHandler(
             : size > settings.MaxMessageSize
             ? recipients.Select(r => new RecipientOutcome(
                 r, OutcomeKind.Permanent, $"552 5.3.4 message size {size} exceeds the maximum {settings.MaxMessageSize} ({Configuration.SettingKeys.MaxMessageSize})", null, null, null)).ToList()
-            : await deliverer.DeliverAsync(domain, recipients, envelope.From, relay, tlsRequiredNo, cancellationToken, RecordDeliveredAsync).ConfigureAwait(false);
+            : await DeliverRecordingAsync().ConfigureAwait(false);
         var now = time.GetUtcNow();
 
         // RFC 8461 §5.1: before failing for good under an enforced MTA-STS policy, look for a new policy id
@@ -259,7 +284,7 @@ public sealed class OutboundDeliveryHandler(
         if (now >= expiry && outcomes.Any(o => o.Kind == OutcomeKind.Temporary && o.StsEnforced)
             && await policies.StsPolicyChangedAsync(domain, cancellationToken).ConfigureAwait(false))
         {
-            outcomes = await deliverer.DeliverAsync(domain, recipients, envelope.From, relay, tlsRequiredNo, cancellationToken, RecordDeliveredAsync).ConfigureAwait(false);
+            outcomes = await DeliverRecordingAsync().ConfigureAwait(false);
         }
 
         outcomes = [.. outcomes, .. cancelled.Select(r => new RecipientOutcome(r, OutcomeKind.Permanent, CancelledReply, null, null, null))];
