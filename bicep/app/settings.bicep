@@ -139,6 +139,7 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       // Dns: a DNSSEC-validating resolver, so DANE can trust the AD flag (Azure's resolver does not validate).
       Dns__Servers: i.dnsServers
       Dns__Timeout: '5s'
+      Dns__CacheMaxTtl: '5m'
       Dns__Dnssec: i.dnssecMode
       Dns__TrustedValidators: i.trustedValidators
       Dns__TrustAnchors: ''

@@ -79,6 +79,9 @@ public sealed record DnsSettings
     public required IReadOnlyList<IPEndPoint> Servers { get; init; }
     public required TimeSpan Timeout { get; init; }
 
+    /// <summary>Longest reuse of an answer in this process, capped by its TTL; zero (the default here) asks every time.</summary>
+    public TimeSpan CacheMaxTtl { get; init; }
+
     /// <summary>Resolvers whose AD flag is believed (RFC 7672 §2.1.3); read by DnsClientResolver, DANE depends on it.</summary>
     public IReadOnlyList<IPEndPoint> TrustedValidators { get; init; } = [];
 

@@ -43,6 +43,7 @@ public static class SettingKeys
     public const string EgressIps = "Queue:Outbound:EgressIps";
     public const string DnsServers = "Dns:Servers";
     public const string DnsTimeout = "Dns:Timeout";
+    public const string DnsCacheMaxTtl = "Dns:CacheMaxTtl";
     public const string MtaStsTimeout = "Queue:Outbound:Timeout:MtaSts";
     public const string MtaStsPort = "Queue:Outbound:MtaSts:Port";
     public const string TlsRptInboundDomains = "Report:Tls:Inbound:Domains";

@@ -47,6 +47,7 @@ public static class SettingsCatalog
         new(SettingKeys.EgressIps, "", "comma-separated public addresses mail leaves from (behind NAT), reported as TLS-RPT sending-mta-ip; empty = the socket's local address"),
         new(SettingKeys.DnsServers, "", "comma-separated resolvers ip[:port]; empty = the system's"),
         new(SettingKeys.DnsTimeout, "5s", "timeout of one DNS query"),
+        new(SettingKeys.DnsCacheMaxTtl, "5m", "longest time an answer is reused in this process, never beyond its TTL (failures are not kept); 0 = no cache"),
         new(SettingKeys.MtaStsTimeout, "1m", "timeout of one MTA-STS policy fetch, connect to last byte (RFC 8461 §3.3)"),
         new(SettingKeys.MtaStsPort, "443", "TCP port of MTA-STS policy hosts (443; other values only for tests)"),
         new(SettingKeys.DnsTrustedValidators, "", "comma-separated resolvers ip[:port] whose DNSSEC AD flag is believed (validating, reached over a trusted path such as loopback); empty = none, so DANE is unavailable"),

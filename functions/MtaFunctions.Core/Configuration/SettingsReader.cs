@@ -64,6 +64,7 @@ public static class SettingsReader
             {
                 Servers = EndPoints(config, SettingKeys.DnsServers),
                 Timeout = Duration(config, SettingKeys.DnsTimeout),
+                CacheMaxTtl = Text(config, SettingKeys.DnsCacheMaxTtl) is "0" ? TimeSpan.Zero : Duration(config, SettingKeys.DnsCacheMaxTtl),
                 TrustedValidators = EndPoints(config, SettingKeys.DnsTrustedValidators),
                 Dnssec = Text(config, SettingKeys.DnsDnssec) is { } dnssec
                     ? dnssec.Equals("in-process", StringComparison.OrdinalIgnoreCase) ? DnssecValidation.InProcess

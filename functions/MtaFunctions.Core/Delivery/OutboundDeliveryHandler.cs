@@ -169,8 +169,8 @@ public sealed class OutboundDeliveryHandler(
 
         // Never twice: the state is read for every queue message, whatever its attempt and dequeue count. The
         // same envelope can arrive twice with a fresh dequeue count (a producer retrying its enqueue, a DSN
-        // re-queued after a crash); a recipient already final is never sent again. Cost: one table query.
-        var states = await store.LoadAsync(envelope.Id, cancellationToken).ConfigureAwait(false);
+        // re-queued after a crash); a recipient already final is never sent again. Cost: one table read.
+        var states = await store.LoadAsync(envelope, cancellationToken).ConfigureAwait(false);
         var pending = envelope.To
             .Where(r => !(states.TryGetValue(DeliveryRecord.RowKeyFor(r), out var row) && row.ParsedState.IsFinal() && !IsPoisonRow(row)))
             .Distinct(StringComparer.OrdinalIgnoreCase)

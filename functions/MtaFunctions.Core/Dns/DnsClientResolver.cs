@@ -10,8 +10,11 @@ namespace MtaFunctions.Core.Dns;
 /// <see cref="IDnsResolver"/> over DnsClient, asking the configured resolvers (or the system's).
 /// </summary>
 /// <remarks>
-/// The DO bit is always set, since resolvers only set AD when it is (checked with Unbound). Caching is off
-/// (the resolver caches; TTLs of policy records are honoured there), and <c>ContinueOnDnsError</c> is off so
+/// The DO bit is always set, since resolvers only set AD when it is (checked with Unbound). Answers are kept for
+/// their TTL, at most <see cref="DnsSettings.CacheMaxTtl"/>: a message to a big provider would otherwise ask the
+/// same MX, address and TLSA questions again (about a sixth of the host's CPU at 100 messages/s to one domain).
+/// Failures (SERVFAIL, NXDOMAIN, timeouts) are never kept, so a fixed zone is seen at the next attempt. The
+/// cached answer is the resolver's whole response, its AD flag and server included. <c>ContinueOnDnsError</c> is off so
 /// that a SERVFAIL is reported as such instead of being skipped to the next server: for DANE a SERVFAIL means
 /// "cannot tell" (RFC 7672 §2.1.1), never "no records".
 /// </remarks>
@@ -29,7 +32,9 @@ public sealed class DnsClientResolver : IDnsResolver
         var options = settings.Servers.Count > 0
             ? new LookupClientOptions(settings.Servers.Select(s => new NameServer(s)).ToArray())
             : new LookupClientOptions();
-        options.UseCache = false;
+        options.UseCache = settings.CacheMaxTtl > TimeSpan.Zero;
+        options.MaximumCacheTimeout = settings.CacheMaxTtl > TimeSpan.Zero ? settings.CacheMaxTtl : null;
+        options.CacheFailedResults = false;
         options.RequestDnsSecRecords = true;
         options.UseTcpFallback = true;
         options.ThrowDnsErrors = false;

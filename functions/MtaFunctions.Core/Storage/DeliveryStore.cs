@@ -12,6 +12,30 @@ public sealed class DeliveryStore(TableServiceClient tables)
     /// <summary>Creates the table when missing.</summary>
     public Task EnsureCreatedAsync(CancellationToken cancellationToken) => _table.CreateIfNotExistsAsync(cancellationToken);
 
+    /// <summary>The rows a queue message's delivery must know of, keyed by row key: every row of the message.</summary>
+    /// <remarks>
+    /// A message with one recipient in all has at most one row, read by its keys. Both are one operation in
+    /// Azure, but a point read is answered from the keys where Azurite runs a partition query over every entity
+    /// of the table, so the local host slowed down as the table grew.
+    /// </remarks>
+    public async Task<Dictionary<string, DeliveryRecord>> LoadAsync(OutboundEnvelope envelope, CancellationToken cancellationToken)
+    {
+        if (envelope.To.Count != 1 || envelope.RecipientCount > 1)
+        {
+            return await LoadAsync(envelope.Id, cancellationToken).ConfigureAwait(false);
+        }
+
+        var rows = new Dictionary<string, DeliveryRecord>(StringComparer.Ordinal);
+        var key = DeliveryRecord.RowKeyFor(envelope.To[0]);
+        var row = await _table.GetEntityIfExistsAsync<DeliveryRecord>(envelope.Id, key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (row.HasValue)
+        {
+            rows[key] = row.Value!;
+        }
+
+        return rows;
+    }
+
     /// <summary>Every recipient row of a message, keyed by row key.</summary>
     public async Task<Dictionary<string, DeliveryRecord>> LoadAsync(string messageId, CancellationToken cancellationToken)
     {

@@ -36,8 +36,15 @@ public sealed class SettingsReaderTests
         Assert.Empty(s.Outbound.Rules);
         Assert.Empty(s.Dns.Servers);
         Assert.Equal(TimeSpan.FromSeconds(5), s.Dns.Timeout);
+        Assert.Equal(TimeSpan.FromMinutes(5), s.Dns.CacheMaxTtl);
         Assert.False(string.IsNullOrEmpty(s.Outbound.Hostname));
     }
+
+    [Theory]
+    [InlineData("0", 0)]
+    [InlineData("30s", 30)]
+    public void Read_DnsCacheMaxTtl_ZeroTurnsTheCacheOff(string value, int seconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(seconds), Read((SettingKeys.DnsCacheMaxTtl, value)).Dns.CacheMaxTtl);
 
     [Theory]
     [InlineData(SettingKeys.StartTls, "maybe", "setting Queue:Outbound:Tls:StartTls: 'maybe' is not one of optional, require, disable")]

@@ -45,6 +45,10 @@ public sealed class StsWorld : IAsyncDisposable
             ["Queue:Outbound:MtaSts:Port"] = Https.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Queue:Outbound:Timeout:Connect"] = "5s",
             ["Dns:Timeout"] = "2s",
+
+            // These tests change TXT records between calls and move a fake clock, which DnsClient's cache does
+            // not follow: every lookup goes to the test server.
+            ["Dns:CacheMaxTtl"] = "0",
         };
         foreach (var (key, value) in Reporting.Outbound.TestDkimKeys.Settings("rsa"))
         {
