@@ -52,6 +52,9 @@ public sealed class InFlightRecovery(
     /// <summary>Longest time between two writes while the instance lives (its heartbeat).</summary>
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
 
+    /// <summary>Longest wait of a message for the row that lists it before it is sent anyway (storage slow or failing).</summary>
+    public static readonly TimeSpan MaxSendWait = TimeSpan.FromSeconds(30);
+
     /// <summary>How often other instances' rows are read.</summary>
     public static readonly TimeSpan ScanInterval = TimeSpan.FromSeconds(10);
 

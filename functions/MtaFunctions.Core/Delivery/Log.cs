@@ -30,4 +30,7 @@ internal static partial class Log
 
     [LoggerMessage(9, LogLevel.Warning, "In-flight record or crash recovery failed; retrying")]
     public static partial void InFlightFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(10, LogLevel.Warning, "{MessageId}: the in-flight row listing it was not written within {Wait}; sent anyway (a crash now means the listener's 10 minutes)")]
+    public static partial void InFlightWriteLate(ILogger logger, string messageId, TimeSpan wait);
 }

@@ -181,7 +181,16 @@ public sealed class OutboundDeliveryHandler(
             // Nothing is sent before this instance's in-flight row lists the message: killed after the send, it is
             // handed back within a minute instead of the listener's 10 (InFlightRecovery). The reads above ran
             // meanwhile; the row write is shared with every message taken at about the same time.
-            await inFlightWritten.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // An aid, never a stop: a row write that hangs (storage slow or failing) holds the send at most this long.
+            try
+            {
+                await inFlightWritten.WaitAsync(InFlightRecovery.MaxSendWait, time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                Log.InFlightWriteLate(logger, envelope.Id, InFlightRecovery.MaxSendWait);
+            }
+
             using var gate = new SemaphoreSlim(settings.MaxParallelDomains);
             var domains = pending.GroupBy(RecipientDomain).Select(async group =>
             {
