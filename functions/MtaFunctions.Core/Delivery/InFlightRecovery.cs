@@ -47,7 +47,12 @@ public sealed class InFlightRecovery(
     InFlightMessages inFlight, InFlightStore store, StorageAccount storage, TimeProvider time, ILogger<InFlightRecovery> logger) : BackgroundService
 {
     /// <summary>Shortest time between two writes of this instance's row.</summary>
-    public static readonly TimeSpan PublishSpacing = TimeSpan.FromMilliseconds(100);
+    /// <remarks>
+    /// Every send waits for a write, so this is latency on every message: at 100 ms the delivery benchmark lost
+    /// 15% of its rate (97-100 against 114-117 msg/s without the wait), at 20 ms none (120-124 msg/s), and the
+    /// writes stayed at 0.06 per message because the queue listener hands out messages in batches.
+    /// </remarks>
+    public static readonly TimeSpan PublishSpacing = TimeSpan.FromMilliseconds(20);
 
     /// <summary>Longest time between two writes while the instance lives (its heartbeat).</summary>
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
