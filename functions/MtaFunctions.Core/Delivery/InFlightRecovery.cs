@@ -28,7 +28,7 @@ namespace MtaFunctions.Core.Delivery;
 /// message waits at most <see cref="PublishSpacing"/> plus one table write. Every instance looks at the
 /// other rows every <see cref="ScanInterval"/>, and for a row whose heartbeat is older than <see cref="StaleAfter"/>
 /// it deletes the row (with its ETag, so one instance wins) and sets each listed message's visibility to zero with
-/// the recorded pop receipt. Cost: one table write per batch of messages taken together, at most 10 per second and
+/// the recorded pop receipt. Cost: one table write per batch of messages taken together, at most 50 per second and
 /// instance (so at most one per message when messages come one by one, far less than one when they come in
 /// batches), one per 10 s when idle, and one query per 10 s.
 /// </para>

@@ -54,7 +54,7 @@ public sealed class InFlightStore(TableServiceClient tables)
     {
         await EnsureAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<InFlightInstance>();
-        await foreach (var row in _table.QueryAsync<TableEntity>(r => r.PartitionKey == StorageNames.OutboundQueue, cancellationToken: cancellationToken)
+        await foreach (var row in _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {StorageNames.OutboundQueue}"), cancellationToken: cancellationToken)
                            .ConfigureAwait(false))
         {
             var messages = (row.GetString("Messages") ?? "")
