@@ -134,7 +134,7 @@ public sealed class MtaClient
     public async Task<IReadOnlyList<DeliveryRecord>> GetStatusAsync(string messageId, CancellationToken cancellationToken = default)
     {
         var rows = new List<DeliveryRecord>();
-        await foreach (var row in _deliveries.QueryAsync<DeliveryRecord>(TableClient.CreateQueryFilter($"PartitionKey eq {messageId}"), cancellationToken: cancellationToken)
+        await foreach (var row in _deliveries.QueryAsync<DeliveryRecord>(DeliveryKeys.MessageFilter(messageId), cancellationToken: cancellationToken)
                            .ConfigureAwait(false))
         {
             rows.Add(row);
@@ -143,6 +143,6 @@ public sealed class MtaClient
         return rows;
     }
 
-    /// <summary>A new message id: sortable by time, unique (UUIDv7).</summary>
-    public static string NewMessageId(TimeProvider time) => Guid.CreateVersion7(time.GetUtcNow()).ToString("N");
+    /// <summary>A new message id: sortable by time, unique (UUIDv7, in its standard form that <see cref="DeliveryKeys"/> stores in shared partitions).</summary>
+    public static string NewMessageId(TimeProvider time) => Guid.CreateVersion7(time.GetUtcNow()).ToString("D");
 }

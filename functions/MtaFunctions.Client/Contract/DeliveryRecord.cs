@@ -10,10 +10,10 @@ namespace MtaFunctions.Client.Contract;
 /// </summary>
 public sealed class DeliveryRecord : ITableEntity
 {
-    /// <summary>The message id.</summary>
+    /// <summary>The message's partition, <see cref="DeliveryKeys.Partition"/>: the message id, or a time slice shared with other messages.</summary>
     public string PartitionKey { get; set; } = "";
 
-    /// <summary>The recipient, escaped by <see cref="RowKeyFor"/> (table keys forbid / \ # ?).</summary>
+    /// <summary>The recipient, <see cref="DeliveryKeys.Row"/>: its escaped address, after the message id in a shared partition.</summary>
     public string RowKey { get; set; } = "";
 
     /// <inheritdoc />
@@ -83,6 +83,10 @@ public sealed class DeliveryRecord : ITableEntity
     public DeliveryState ParsedState =>
         Enum.TryParse<DeliveryState>(State, out var s) ? s : DeliveryState.Pending;
 
-    /// <summary>Row key for a recipient: lower-cased and escaped so that any RFC 5321 address is a valid key.</summary>
-    public static string RowKeyFor(string recipient) => Uri.EscapeDataString(recipient.ToLowerInvariant());
+    /// <summary>The message this row belongs to.</summary>
+    public string MessageId() => DeliveryKeys.MessageIdOf(this);
+
+    /// <summary>Creates the row of one recipient of a message, keyed in the message's layout.</summary>
+    public static DeliveryRecord For(string messageId, string recipient) =>
+        new() { PartitionKey = DeliveryKeys.Partition(messageId), RowKey = DeliveryKeys.Row(messageId, recipient), Recipient = recipient };
 }

@@ -172,7 +172,7 @@ public sealed class OutboundDeliveryHandler(
         // re-queued after a crash); a recipient already final is never sent again. Cost: one table read.
         var states = await store.LoadAsync(envelope, cancellationToken).ConfigureAwait(false);
         var pending = envelope.To
-            .Where(r => !(states.TryGetValue(DeliveryRecord.RowKeyFor(r), out var row) && row.ParsedState.IsFinal() && !IsPoisonRow(row)))
+            .Where(r => !(states.TryGetValue(DeliveryKeys.RecipientKey(r), out var row) && row.ParsedState.IsFinal() && !IsPoisonRow(row)))
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .ToList();
 
@@ -209,7 +209,7 @@ public sealed class OutboundDeliveryHandler(
             {
                 foreach (var row in rows)
                 {
-                    states[row.RowKey] = row;
+                    states[DeliveryKeys.RecipientKeyOf(row)] = row;
                 }
             }
         }
@@ -335,7 +335,7 @@ public sealed class OutboundDeliveryHandler(
         // Delivered recipients were recorded as their transactions ended; this catches any outcome that did
         // not come through a transaction's callback.
         var delivered = final.Where(o => o.Kind == OutcomeKind.Delivered)
-            .Select(o => recorded.Find(r => r.RowKey == DeliveryRecord.RowKeyFor(o.Recipient)) ?? ToRow(envelope, o, states, attempt, now, nextAttempt, null))
+            .Select(o => recorded.Find(r => DeliveryKeys.RecipientKeyOf(r) == DeliveryKeys.RecipientKey(o.Recipient)) ?? ToRow(envelope, o, states, attempt, now, nextAttempt, null))
             .ToList();
         var unrecorded = delivered.Except(recorded).ToList();
         if (unrecorded.Count > 0)
@@ -397,7 +397,7 @@ public sealed class OutboundDeliveryHandler(
         OutboundEnvelope envelope, RecipientOutcome outcome, IReadOnlyDictionary<string, DeliveryRecord> states,
         int attempt, DateTimeOffset now, DateTimeOffset? nextAttempt, Azure.Storage.Queues.Models.SendReceipt? receipt)
     {
-        var key = DeliveryRecord.RowKeyFor(outcome.Recipient);
+        var key = DeliveryKeys.RecipientKey(outcome.Recipient);
         var previous = states.TryGetValue(key, out var p) ? p.Attempts : 0;
         var cancel = CancelRequest(states, outcome.Recipient);
         var session = outcome.Session;
@@ -409,8 +409,8 @@ public sealed class OutboundDeliveryHandler(
         };
         return new DeliveryRecord
         {
-            PartitionKey = envelope.Id,
-            RowKey = key,
+            PartitionKey = DeliveryKeys.Partition(envelope.Id),
+            RowKey = DeliveryKeys.Row(envelope.Id, outcome.Recipient),
             Recipient = outcome.Recipient,
             State = state.ToString(),
             Attempts = Math.Max(previous, attempt - 1) + 1,
@@ -435,12 +435,12 @@ public sealed class OutboundDeliveryHandler(
     /// <summary>A recipient waiting for the destination's limit: pending, its attempts unchanged.</summary>
     private static DeliveryRecord WaitingRow(OutboundEnvelope envelope, RecipientOutcome outcome, IReadOnlyDictionary<string, DeliveryRecord> states, DateTimeOffset now)
     {
-        var key = DeliveryRecord.RowKeyFor(outcome.Recipient);
+        var key = DeliveryKeys.RecipientKey(outcome.Recipient);
         var previous = states.TryGetValue(key, out var p) ? p : null;
         return new DeliveryRecord
         {
-            PartitionKey = envelope.Id,
-            RowKey = key,
+            PartitionKey = DeliveryKeys.Partition(envelope.Id),
+            RowKey = DeliveryKeys.Row(envelope.Id, outcome.Recipient),
             Recipient = outcome.Recipient,
             State = nameof(DeliveryState.Pending),
             Attempts = previous?.Attempts ?? 0,
@@ -490,14 +490,14 @@ public sealed class OutboundDeliveryHandler(
             var states = await store.LoadAsync(envelope.Id, cancellationToken).ConfigureAwait(false);
             var now = time.GetUtcNow();
             var rows = envelope.To.Distinct(StringComparer.OrdinalIgnoreCase)
-                .Where(r => !(states.TryGetValue(DeliveryRecord.RowKeyFor(r), out var row) && row.ParsedState.IsFinal()))
+                .Where(r => !(states.TryGetValue(DeliveryKeys.RecipientKey(r), out var row) && row.ParsedState.IsFinal()))
                 .Select(r => new DeliveryRecord
                 {
-                    PartitionKey = envelope.Id,
-                    RowKey = DeliveryRecord.RowKeyFor(r),
+                    PartitionKey = DeliveryKeys.Partition(envelope.Id),
+                    RowKey = DeliveryKeys.Row(envelope.Id, r),
                     Recipient = r,
                     State = nameof(DeliveryState.Failed),
-                    Attempts = states.TryGetValue(DeliveryRecord.RowKeyFor(r), out var previous) ? previous.Attempts : 0,
+                    Attempts = states.TryGetValue(DeliveryKeys.RecipientKey(r), out var previous) ? previous.Attempts : 0,
                     LastReply = Truncate(PoisonReplyPrefix + reason, 2000),
                     LastAttemptAt = now,
                 })
@@ -542,7 +542,7 @@ public sealed class OutboundDeliveryHandler(
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
 
     private static string? CancelRequest(IReadOnlyDictionary<string, DeliveryRecord> states, string recipient) =>
-        states.TryGetValue(DeliveryRecord.RowKeyFor(recipient), out var row) ? row.CancelRequested : null;
+        states.TryGetValue(DeliveryKeys.RecipientKey(recipient), out var row) ? row.CancelRequested : null;
 
     private const string TlsRequiredHeader = "TLS-Required";
 

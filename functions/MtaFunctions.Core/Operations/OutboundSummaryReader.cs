@@ -48,7 +48,7 @@ public sealed class OutboundSummaryReader(StorageAccount storage, TimeProvider t
     private async Task<OutboundQueueState> QueueAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var (deferred, truncated) = await RowsAsync(
-            TableClient.CreateQueryFilter($"State eq {nameof(DeliveryState.Deferred)}"), [nameof(DeliveryRecord.PartitionKey), nameof(DeliveryRecord.QueuedAt)], cancellationToken).ConfigureAwait(false);
+            TableClient.CreateQueryFilter($"State eq {nameof(DeliveryState.Deferred)}"), [nameof(DeliveryRecord.PartitionKey), nameof(DeliveryRecord.RowKey), nameof(DeliveryRecord.QueuedAt)], cancellationToken).ConfigureAwait(false);
         var oldest = deferred.Min(r => r.QueuedAt);
 
         var queue = storage.Queues.GetQueueClient(StorageNames.OutboundQueue);
@@ -77,7 +77,7 @@ public sealed class OutboundSummaryReader(StorageAccount storage, TimeProvider t
         }
 
         var age = oldest is { } o ? Math.Max(0, Math.Round((now - o).TotalSeconds)) : (double?)null;
-        return new OutboundQueueState(length, oldest, age, deferred.Select(r => r.PartitionKey).Distinct(StringComparer.Ordinal).Count(), truncated);
+        return new OutboundQueueState(length, oldest, age, deferred.Select(r => r.MessageId()).Distinct(StringComparer.Ordinal).Count(), truncated);
     }
 
     private async Task<(List<DeliveryRecord> Rows, bool Truncated)> RowsAsync(string filter, IEnumerable<string> columns, CancellationToken cancellationToken)

@@ -34,7 +34,7 @@ public sealed class QueueControl(StorageAccount storage, TimeProvider time)
     /// <summary>Every recipient row of one message and its visible queue messages.</summary>
     public async Task<(IReadOnlyList<DeliveryRecord> Rows, IReadOnlyList<QueueEntry> Queued)> ShowAsync(string messageId, CancellationToken cancellationToken)
     {
-        var rows = await RowsAsync(TableClient.CreateQueryFilter($"PartitionKey eq {messageId}"), cancellationToken).ConfigureAwait(false);
+        var rows = await RowsAsync(DeliveryKeys.MessageFilter(messageId), cancellationToken).ConfigureAwait(false);
         return (rows, await VisibleAsync(messageId, cancellationToken).ConfigureAwait(false));
     }
 
@@ -47,7 +47,7 @@ public sealed class QueueControl(StorageAccount storage, TimeProvider time)
         var filter = $"State eq '{nameof(DeliveryState.Deferred)}'";
         if (messageId is not null)
         {
-            filter = TableClient.CreateQueryFilter($"PartitionKey eq {messageId} and State eq {nameof(DeliveryState.Deferred)}");
+            filter = $"{DeliveryKeys.MessageFilter(messageId)} and {filter}";
         }
 
         var rows = (await RowsAsync(filter, cancellationToken).ConfigureAwait(false))
@@ -63,7 +63,7 @@ public sealed class QueueControl(StorageAccount storage, TimeProvider time)
     /// <returns>The retries brought forward; empty when the message has no recipient left to cancel.</returns>
     public async Task<IReadOnlyList<RetryResult>> CancelAsync(string messageId, bool drop, CancellationToken cancellationToken)
     {
-        var rows = (await RowsAsync(TableClient.CreateQueryFilter($"PartitionKey eq {messageId}"), cancellationToken).ConfigureAwait(false))
+        var rows = (await RowsAsync(DeliveryKeys.MessageFilter(messageId), cancellationToken).ConfigureAwait(false))
             .Where(r => !r.ParsedState.IsFinal())
             .ToList();
         foreach (var row in rows)
@@ -80,7 +80,7 @@ public sealed class QueueControl(StorageAccount storage, TimeProvider time)
     private async Task<IReadOnlyList<RetryResult>> BringForwardAsync(List<DeliveryRecord> rows, CancellationToken cancellationToken)
     {
         var results = new List<RetryResult>();
-        foreach (var retry in rows.GroupBy(r => (r.PartitionKey, Domain: MailAddressSyntax.DomainOf(r.Recipient), r.RetryMessageId, r.RetryPopReceipt)))
+        foreach (var retry in rows.GroupBy(r => (MessageId: r.MessageId(), Domain: MailAddressSyntax.DomainOf(r.Recipient), r.RetryMessageId, r.RetryPopReceipt)))
         {
             var (id, domain, queueMessageId, popReceipt) = retry.Key;
             if (queueMessageId is null || popReceipt is null)
@@ -162,12 +162,12 @@ public sealed class QueueControl(StorageAccount storage, TimeProvider time)
     }
 
     private static IEnumerable<QueueEntry> Group(IEnumerable<DeliveryRecord> rows) =>
-        rows.GroupBy(r => (r.PartitionKey, Domain: MailAddressSyntax.DomainOf(r.Recipient).ToLowerInvariant()))
+        rows.GroupBy(r => (MessageId: r.MessageId(), Domain: MailAddressSyntax.DomainOf(r.Recipient).ToLowerInvariant()))
             .Select(g =>
             {
                 var last = g.OrderByDescending(r => r.LastAttemptAt).First();
                 return new QueueEntry(
-                    g.Key.PartitionKey, g.Key.Domain, [.. g.Select(r => r.Recipient)], "deferred", g.Max(r => r.Attempts), last.QueuedAt,
+                    g.Key.MessageId, g.Key.Domain, [.. g.Select(r => r.Recipient)], "deferred", g.Max(r => r.Attempts), last.QueuedAt,
                     g.Min(r => r.NextAttemptAt), last.LastReply, last.MxHost, last.CancelRequested);
             });
 }

@@ -76,7 +76,7 @@ public sealed class MtaToolQueueTests(AzuriteFixture storage) : IClassFixture<Az
         var send = await ToolRun.RunAsync(["send", "--from", Sender, "--to", "c@send.tool.test", "--to", "d@send.tool.test", eml, .. Storage]);
         Assert.True(send.Exit == 0, send.ToString());
         var id = send.Out.Trim();
-        Assert.Matches("^[0-9a-f]{32}$", id);
+        Assert.Matches("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", id);
 
         var queued = await ToolRun.RunAsync(["status", id, "--json", .. Storage]);
         Assert.True(queued.Exit == 0, queued.ToString());
