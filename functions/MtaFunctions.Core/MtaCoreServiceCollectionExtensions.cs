@@ -49,9 +49,10 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton<TlsPolicyResolver>();
         services.AddSingleton(sp => new SmtpConnectionPool(
             sp.GetRequiredService<TimeProvider>(), settings.Outbound.ConnectionIdleTime, settings.Outbound.MaxMessagesPerConnection));
+        services.AddSingleton(new InstanceIdentity());
         services.AddSingleton(sp => new DestinationLimitStore(sp.GetRequiredService<StorageAccount>().Tables));
         services.AddSingleton(sp => new DestinationLimiter(
-            sp.GetRequiredService<DestinationLimitStore>(), settings.Outbound.Limits, sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<DestinationLimitStore>(), settings.Outbound.Limits, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<InstanceIdentity>()));
         services.AddSingleton<SmtpSender>();
         services.AddSingleton<TlsSessionCounter>();
         services.AddSingleton<ITlsSessionRecorder>(sp => new MeteredTlsSessionRecorder(settings.Report.Send == TlsReportFrequency.Never

@@ -73,7 +73,8 @@ public static class DeliverySoakBenchmark
             host = KillableLocalHost.Start(settings);
         }
 
-        // Messages in flight at a kill come back within about a minute (InFlightRecovery); one taken in the last
+        // Messages in flight at a kill come back, and the killed host's connection slots come free, in the restarted
+        // host's first recovery scan (InFlightRecovery: the killed process is provably gone); one taken in the last
         // couple of seconds before a kill may stay invisible for the listener's fixed 10 minutes.
         // The drain ends when every message is at the sink or poisoned, or when nothing moved for longer than
         // the listener's 10 minutes (a loaded machine drains slowly; that is not loss).

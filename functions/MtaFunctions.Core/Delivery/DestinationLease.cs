@@ -42,7 +42,7 @@ public sealed class DestinationLease : IAsyncDisposable
         {
             while (Held)
             {
-                await Task.Delay(DestinationLimiter.SlotHold / 3, _limiter.Time, _stop.Token).ConfigureAwait(false);
+                await Task.Delay(DestinationLimiter.RenewEvery, _limiter.Time, _stop.Token).ConfigureAwait(false);
                 if (await _limiter.RenewAsync(this, _etag, _stop.Token).ConfigureAwait(false) is { } etag)
                 {
                     _etag = etag;

@@ -13,8 +13,10 @@ namespace MtaFunctions.Core.Delivery;
 /// Approach:
 /// 1. Counts live in table rows changed with optimistic concurrency (<see cref="DestinationLimitStore"/>), never in
 ///    memory: 40 instances behind one NAT address look like one sender to the receiver.
-/// 2. A connection holds a slot row for as long as it is open; the hold lapses after <see cref="SlotHold"/> unless
-///    renewed, so a crashed instance frees its slots by itself.
+/// 2. A connection holds a slot row for as long as it is open, named by the instance (<see cref="InstanceIdentity"/>).
+///    When the fleet learns that an instance died (<see cref="InFlightRecovery"/>: its process is provably gone, or
+///    it has been silent for <see cref="InFlightRecovery.StaleAfter"/>), its slots are freed with its messages; and
+///    a hold lapses after <see cref="SlotHold"/> unless renewed, whatever else fails.
 /// 3. Messages per minute are taken in small blocks per instance, so a message costs no storage operation of its
 ///    own when no rate is set, and a fraction of one when it is.
 /// 4. A busy reply lowers the limit to one less than the connections open, which grows back by one per
@@ -22,15 +24,23 @@ namespace MtaFunctions.Core.Delivery;
 /// 5. Waiting is bounded by <c>Limits:MaxWait</c>; a caller that gets no slot puts its recipients back on the
 ///    queue without counting an attempt (nothing is lost, nothing bounces for our own pacing).
 /// </remarks>
-public sealed class DestinationLimiter(DestinationLimitStore store, DestinationLimitSettings settings, TimeProvider time)
+public sealed class DestinationLimiter(DestinationLimitStore store, DestinationLimitSettings settings, TimeProvider time, InstanceIdentity identity)
 {
     /// <summary>How long a slot is held without renewal.</summary>
     public static readonly TimeSpan SlotHold = TimeSpan.FromSeconds(60);
 
+    /// <summary>How often a held slot is renewed (three times per <see cref="SlotHold"/>).</summary>
+    public static readonly TimeSpan RenewEvery = SlotHold / 3;
+
+    /// <summary>
+    /// A slot renewed this recently has a live holder, whatever else is said of it: a renewal period, and 10 s to
+    /// spare for a slow write or two clocks apart.
+    /// </summary>
+    public static readonly TimeSpan RenewedByTheLiving = RenewEvery + TimeSpan.FromSeconds(10);
+
     private static readonly TimeSpan MaxPoll = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(50);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, LocalWait> _waits = new(StringComparer.OrdinalIgnoreCase);
-    private readonly string _instance = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
     private readonly Dictionary<string, LocalTokens> _tokens = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The limits of the destinations; read by callers to pick the limit of a session.</summary>
@@ -50,7 +60,7 @@ public sealed class DestinationLimiter(DestinationLimitStore store, DestinationL
         string destination, DestinationLimit limit, Func<Task>? stopWaiting, CancellationToken cancellationToken, DateTimeOffset? until = null)
     {
         var deadline = until ?? time.GetUtcNow() + settings.MaxWait;
-        var holder = $"{_instance}/{Guid.NewGuid():N}";
+        var holder = $"{identity.Id}/{Guid.NewGuid():N}";
         var local = _waits.GetOrAdd(destination, _ => new LocalWait());
 
         // One waiter per destination and instance reads the destination's rows, on one poll schedule; the others
@@ -94,7 +104,7 @@ public sealed class DestinationLimiter(DestinationLimitStore store, DestinationL
                     {
                         var row = snapshot.Slots.FirstOrDefault(s => s.Index == index);
                         var expires = now + SlotHold;
-                        if (await store.TryWriteSlotAsync(destination, index, holder, expires, row?.ETag, cancellationToken).ConfigureAwait(false) is { } etag)
+                        if (await store.TryWriteSlotAsync(destination, index, identity.Id, holder, expires, row?.ETag, cancellationToken).ConfigureAwait(false) is { } etag)
                         {
                             local.Poll = FirstPoll;
                             local.NextRead = now;
@@ -261,7 +271,7 @@ public sealed class DestinationLimiter(DestinationLimitStore store, DestinationL
             : (int)Math.Min(configured, backoff.Limit + Math.Max(0, Math.Floor((now - backoff.At) / recovery)));
 
     internal async Task<ETag?> RenewAsync(DestinationLease lease, ETag etag, CancellationToken cancellationToken) =>
-        await store.TryWriteSlotAsync(lease.Destination, lease.Index, lease.Holder, time.GetUtcNow() + SlotHold, etag, cancellationToken).ConfigureAwait(false);
+        await store.TryWriteSlotAsync(lease.Destination, lease.Index, identity.Id, lease.Holder, time.GetUtcNow() + SlotHold, etag, cancellationToken).ConfigureAwait(false);
 
     internal Task ReleaseAsync(DestinationLease lease, ETag etag) =>
         store.ReleaseSlotAsync(lease.Destination, lease.Index, etag, CancellationToken.None);

@@ -10,15 +10,18 @@ namespace MtaFunctions.Core.Delivery;
 /// message is sent only once a written row lists it (<see cref="Tracked.Written"/>): one write covers every
 /// message taken since the previous one.
 /// </remarks>
-public sealed class InFlightMessages
+public sealed class InFlightMessages(InstanceIdentity identity)
 {
     private readonly ConcurrentDictionary<string, Entry> _messages = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _added = new(0);
     private int _additions;
     private volatile bool _writing;
 
-    /// <summary>This process's name in the <c>InFlight</c> table: a fresh one per start.</summary>
-    public string Instance { get; } = $"{Sanitize(Environment.MachineName)}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
+    /// <summary>This instance's name in the <c>InFlight</c> table (and on its destination slots): a fresh one per start.</summary>
+    public string Instance => identity.Id;
+
+    /// <summary>The process this instance runs in (written beside its row), or null where none can be named.</summary>
+    public ProcessStamp? Process => identity.Process;
 
     /// <summary>Changes whenever a message is added.</summary>
     public int Added => Volatile.Read(ref _additions);
@@ -81,10 +84,6 @@ public sealed class InFlightMessages
     }
 
     private void Remove(string messageId) => _messages.TryRemove(messageId, out _);
-
-    // Row keys may not contain / \ # ? or control characters.
-    private static string Sanitize(string name) =>
-        new(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '_').ToArray());
 
     private sealed class Entry(string popReceipt, bool waits)
     {

@@ -7,8 +7,9 @@ using MtaFunctions.Core.Storage;
 namespace MtaFunctions.Core.Delivery;
 
 /// <summary>
-/// Prompt crash recovery: the outbound messages of an instance that died are made visible again within about
-/// a minute, instead of after the queue listener's fixed ten minutes.
+/// Prompt crash recovery: the outbound messages of an instance that died are made visible again, and the
+/// destination connection slots it held are freed, within about a minute (at once when it is restarted on the same
+/// machine), instead of after the queue listener's fixed ten minutes and the slots' own lapse.
 /// </summary>
 /// <remarks>
 /// Why: the WebJobs storage-queue listener (Microsoft.Azure.WebJobs.Extensions.Storage.Queues 5.x, used by the
@@ -27,10 +28,22 @@ namespace MtaFunctions.Core.Delivery;
 /// state and body reads have run meanwhile): one write covers every message taken since the previous one, so a
 /// message waits at most <see cref="PublishSpacing"/> plus one table write. Every instance looks at the
 /// other rows every <see cref="ScanInterval"/>, and for a row whose heartbeat is older than <see cref="StaleAfter"/>
-/// it deletes the row (with its ETag, so one instance wins) and sets each listed message's visibility to zero with
-/// the recorded pop receipt. Cost: one table write per batch of messages taken together, at most 50 per second and
-/// instance (so at most one per message when messages come one by one, far less than one when they come in
-/// batches), one per 10 s when idle, and one query per 10 s.
+/// it deletes the row (with its ETag, so one instance wins), frees the connection slots the instance holds in
+/// <c>DestinationLimits</c> and has stopped renewing (<see cref="DestinationLimitStore.FreeSlotsOfAsync"/>) and
+/// sets each listed message's visibility to zero with the recorded pop receipt. Cost: one table write per batch
+/// of messages taken together, at most 50 per second and instance (so at most one per message when messages come
+/// one by one, far less than one when they come in batches), one per 10 s when idle, and one query per 10 s;
+/// per dead instance, one query over <c>DestinationLimits</c> and one delete per slot it held. Nothing per
+/// message or per connection: a slot row names its instance anyway.
+/// </para>
+/// <para>
+/// Dead without waiting: each row also names the process that writes it (<see cref="ProcessStamp"/>: boot, PID
+/// namespace, PID, start time). A process on the same machine that sees that process gone (its PID free, a zombie or
+/// another process's) recovers the row at its next scan, heartbeat or not: a host restarted after a crash (the first
+/// scan runs as it starts) gets its predecessor's messages and connection slots back at once, where waiting for
+/// silence would cost <see cref="StaleAfter"/> plus a scan, and waiting for the slots to lapse up to
+/// <see cref="DestinationLimiter.SlotHold"/>. Nothing short of that proof counts: a running process, another machine,
+/// another PID namespace or an unreadable <c>/proc</c> leaves only silence as evidence.
 /// </para>
 /// <para>
 /// Limits (the listener's, not ours to change: it receives, hides and renews messages itself and tells the
@@ -40,11 +53,14 @@ namespace MtaFunctions.Core.Delivery;
 /// message that reached the handler is never sent before it is in the row. An
 /// instance stalled longer than <see cref="StaleAfter"/> without writing (not killed) has its messages handed out
 /// again while it still works on them; the state read before sending (never twice) keeps recipients already
-/// final from being sent again, as for any redelivery.
+/// final from being sent again, as for any redelivery. Its slots are not freed on silence alone: only those it
+/// has not renewed for <see cref="DestinationLimiter.RenewedByTheLiving"/> (a live holder renews every
+/// <see cref="DestinationLimiter.RenewEvery"/>), so a slot whose holder lives is never freed; the others lapse.
 /// </para>
 /// </remarks>
 public sealed class InFlightRecovery(
-    InFlightMessages inFlight, InFlightStore store, StorageAccount storage, TimeProvider time, ILogger<InFlightRecovery> logger) : BackgroundService
+    InFlightMessages inFlight, InFlightStore store, DestinationLimitStore limits, StorageAccount storage, TimeProvider time, ILogger<InFlightRecovery> logger)
+    : BackgroundService
 {
     /// <summary>Shortest time between two writes of this instance's row.</summary>
     /// <remarks>
@@ -96,7 +112,7 @@ public sealed class InFlightRecovery(
                     var snapshot = inFlight.Snapshot();
                     try
                     {
-                        await store.PublishAsync(inFlight.Instance, snapshot.Entries, now, stoppingToken).ConfigureAwait(false);
+                        await store.PublishAsync(inFlight.Instance, snapshot.Entries, now, inFlight.Process?.ToString(), stoppingToken).ConfigureAwait(false);
                         published = (version, now);
                     }
                     catch (Exception) when (!stoppingToken.IsCancellationRequested)
@@ -166,16 +182,31 @@ public sealed class InFlightRecovery(
     {
         foreach (var row in await store.ListAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (row.Instance == inFlight.Instance || now - row.Heartbeat < StaleAfter)
+            if (row.Instance == inFlight.Instance)
             {
                 continue;
             }
 
-            // The row goes first, with the ETag it was read with: of several instances scanning, one recovers.
+            // Dead: its process provably ended (a restart on the same machine knows at once), or it has been
+            // silent too long (anywhere). A live instance's row is neither: its process runs and it writes.
+            var silent = now - row.Heartbeat >= StaleAfter;
+            var ended = !silent && inFlight.Process?.ProvesGone(ProcessStamp.Parse(row.Process)) == true;
+            if (!silent && !ended)
+            {
+                continue;
+            }
+
+            // The row goes first, with the ETag it was read with: of several instances scanning, one recovers, and
+            // an instance that wrote since it was read is alive after all and keeps everything.
             if (!await store.RemoveAsync(row, cancellationToken).ConfigureAwait(false))
             {
                 continue;
             }
+
+            // Its connection slots before its messages, so that the messages find the slots free when they come back.
+            // Silence is no proof: a slot it renewed lately stays (its holder lives, whatever kept its row unwritten).
+            var slots = await FreeSlotsAsync(
+                row.Instance, ended ? null : now + DestinationLimiter.SlotHold - DestinationLimiter.RenewedByTheLiving, cancellationToken).ConfigureAwait(false);
 
             var released = 0;
             foreach (var message in row.Messages)
@@ -192,7 +223,22 @@ public sealed class InFlightRecovery(
                 }
             }
 
-            Log.InFlightRecovered(logger, row.Instance, row.Heartbeat, released, row.Messages.Count);
+            Log.InFlightRecovered(logger, row.Instance, ended ? $"ended (process {ProcessStamp.Parse(row.Process)?.Pid} is gone)" : "silent", row.Heartbeat,
+                released, row.Messages.Count, slots);
+        }
+    }
+
+    // The slots lapse by themselves after DestinationLimiter.SlotHold: a failure here costs time, not correctness.
+    private async Task<int> FreeSlotsAsync(string instance, DateTimeOffset? expiringBefore, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await limits.FreeSlotsOfAsync(instance, expiringBefore, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            Log.SlotsNotFreed(logger, e, instance);
+            return 0;
         }
     }
 }

@@ -25,8 +25,11 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Error, "{MessageId}: poisoned, but its status rows could not be written")]
     public static partial void PoisonStatusFailed(ILogger logger, Exception exception, string messageId);
 
-    [LoggerMessage(8, LogLevel.Warning, "Instance {Instance} silent since {Heartbeat:u}: {Released} of its {Count} in-flight message(s) made visible again")]
-    public static partial void InFlightRecovered(ILogger logger, string instance, DateTimeOffset heartbeat, int released, int count);
+    [LoggerMessage(8, LogLevel.Warning, "Instance {Instance} {Why} (last written {Heartbeat:u}): {Released} of its {Count} in-flight message(s) made visible again, {Slots} destination connection slot(s) freed")]
+    public static partial void InFlightRecovered(ILogger logger, string instance, string why, DateTimeOffset heartbeat, int released, int count, int slots);
+
+    [LoggerMessage(11, LogLevel.Warning, "Instance {Instance} is dead but its destination connection slots could not be freed; they lapse by themselves")]
+    public static partial void SlotsNotFreed(ILogger logger, Exception exception, string instance);
 
     [LoggerMessage(9, LogLevel.Warning, "In-flight record or crash recovery failed; retrying")]
     public static partial void InFlightFailed(ILogger logger, Exception exception);

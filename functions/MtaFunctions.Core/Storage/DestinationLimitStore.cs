@@ -70,11 +70,59 @@ public sealed class DestinationLimitStore(TableServiceClient tables)
     }
 
     /// <summary>Claims or renews slot <paramref name="index"/>: insert when <paramref name="etag"/> is null, else replace if unchanged.</summary>
+    /// <param name="destination">MX host or route.</param>
+    /// <param name="index">Slot number.</param>
+    /// <param name="instance">The holding instance's name (what crash recovery looks the slot up by).</param>
+    /// <param name="holder">Instance and connection.</param>
+    /// <param name="expiresAt">When the hold lapses unless renewed.</param>
+    /// <param name="etag">The row as read, or null to insert.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>The new ETag, or null when another instance changed the row first.</returns>
-    public Task<ETag?> TryWriteSlotAsync(string destination, int index, string holder, DateTimeOffset expiresAt, ETag? etag, CancellationToken cancellationToken) =>
+    public Task<ETag?> TryWriteSlotAsync(
+        string destination, int index, string instance, string holder, DateTimeOffset expiresAt, ETag? etag, CancellationToken cancellationToken) =>
         TryWriteAsync(
-            new TableEntity(PartitionKey(destination), $"{SlotPrefix}{index:D3}") { ["Holder"] = holder, ["ExpiresAt"] = expiresAt },
+            new TableEntity(PartitionKey(destination), $"{SlotPrefix}{index:D3}") { ["Instance"] = instance, ["Holder"] = holder, ["ExpiresAt"] = expiresAt },
             etag, cancellationToken);
+
+    /// <summary>
+    /// Frees the slots <paramref name="instance"/> holds, at every destination: crash recovery, once the instance is
+    /// known to be dead. Each row is deleted as it was read, so a slot claimed or renewed meanwhile stays.
+    /// </summary>
+    /// <param name="instance">The dead instance's name.</param>
+    /// <param name="expiringBefore">Null to free all; else only slots whose hold ends before this (last renewed long enough ago).</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <remarks>One query over the whole table (a scan: the instance is not a key), plus one delete per slot freed.</remarks>
+    /// <returns>How many slots were freed.</returns>
+    public async Task<int> FreeSlotsOfAsync(string instance, DateTimeOffset? expiringBefore, CancellationToken cancellationToken)
+    {
+        await EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<TableEntity>();
+        await foreach (var row in _table.QueryAsync<TableEntity>(
+                               TableClient.CreateQueryFilter($"Instance eq {instance}"), select: ["PartitionKey", "RowKey", "ExpiresAt"], cancellationToken: cancellationToken)
+                           .ConfigureAwait(false))
+        {
+            if (row.RowKey.StartsWith(SlotPrefix, StringComparison.Ordinal) && !(row.GetDateTimeOffset("ExpiresAt") >= expiringBefore))
+            {
+                rows.Add(row);
+            }
+        }
+
+        var freed = 0;
+        foreach (var row in rows)
+        {
+            try
+            {
+                await _table.DeleteEntityAsync(row.PartitionKey, row.RowKey, row.ETag, cancellationToken).ConfigureAwait(false);
+                freed++;
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 412)
+            {
+                // Lapsed and claimed by someone else since the query: theirs now.
+            }
+        }
+
+        return freed;
+    }
 
     /// <summary>Frees a slot this instance holds; a slot already taken over (after its hold lapsed) is left alone.</summary>
     public async Task ReleaseSlotAsync(string destination, int index, ETag etag, CancellationToken cancellationToken)

@@ -9,7 +9,12 @@ namespace MtaFunctions.Core.Storage;
 public sealed record InFlightEntry(string MessageId, string PopReceipt);
 
 /// <summary>One instance's row: its heartbeat and the messages it was working on when it last wrote.</summary>
-public sealed record InFlightInstance(string Instance, DateTimeOffset Heartbeat, IReadOnlyList<InFlightEntry> Messages, ETag ETag);
+/// <param name="Instance">The instance's name (row key).</param>
+/// <param name="Heartbeat">When it last wrote.</param>
+/// <param name="Messages">What it was working on then.</param>
+/// <param name="ETag">Row version: a delete with it fails when the instance wrote since.</param>
+/// <param name="Process">The process it runs in, as <c>ProcessStamp</c> writes it; null when it could name none.</param>
+public sealed record InFlightInstance(string Instance, DateTimeOffset Heartbeat, IReadOnlyList<InFlightEntry> Messages, ETag ETag, string? Process = null);
 
 /// <summary>
 /// Table <c>InFlight</c>: one row per live instance (partition = the queue, row = the instance), replaced as a
@@ -32,7 +37,13 @@ public sealed class InFlightStore(TableServiceClient tables)
     }
 
     /// <summary>Replaces <paramref name="instance"/>'s row (one storage operation).</summary>
-    public async Task PublishAsync(string instance, IReadOnlyCollection<InFlightEntry> messages, DateTimeOffset heartbeat, CancellationToken cancellationToken)
+    /// <param name="instance">The instance's name.</param>
+    /// <param name="messages">What it works on now.</param>
+    /// <param name="heartbeat">Now.</param>
+    /// <param name="process">The process it runs in (a <c>ProcessStamp</c>), or null.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public async Task PublishAsync(
+        string instance, IReadOnlyCollection<InFlightEntry> messages, DateTimeOffset heartbeat, string? process, CancellationToken cancellationToken)
     {
         await EnsureAsync(cancellationToken).ConfigureAwait(false);
         var text = new StringBuilder();
@@ -46,6 +57,11 @@ public sealed class InFlightStore(TableServiceClient tables)
             ["Heartbeat"] = heartbeat,
             ["Messages"] = text.ToString(),
         };
+        if (process is not null)
+        {
+            row["Process"] = process;
+        }
+
         await _table.UpsertEntityAsync(row, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
     }
 
@@ -63,7 +79,7 @@ public sealed class InFlightStore(TableServiceClient tables)
                 .Where(parts => parts.Length == 2)
                 .Select(parts => new InFlightEntry(parts[0], parts[1]))
                 .ToList();
-            rows.Add(new InFlightInstance(row.RowKey, row.GetDateTimeOffset("Heartbeat") ?? DateTimeOffset.MinValue, messages, row.ETag));
+            rows.Add(new InFlightInstance(row.RowKey, row.GetDateTimeOffset("Heartbeat") ?? DateTimeOffset.MinValue, messages, row.ETag, row.GetString("Process")));
         }
 
         return rows;

@@ -15,7 +15,8 @@ public sealed class DestinationLimiterTests(AzuriteFixture azurite) : IClassFixt
     private DestinationLimiter Host(TimeSpan? maxWait = null) => new(
         new DestinationLimitStore(new TableServiceClient(azurite.ConnectionString)),
         new DestinationLimitSettings { Default = new DestinationLimit(20, 0), MaxWait = maxWait ?? TimeSpan.FromSeconds(30) },
-        TimeProvider.System);
+        TimeProvider.System,
+        new InstanceIdentity());
 
     [Fact]
     public async Task AcquireConnection_ThreeHostsRacing_NeverMoreThanTheLimitAtOnce()
@@ -52,7 +53,8 @@ public sealed class DestinationLimiterTests(AzuriteFixture azurite) : IClassFixt
         var host = new DestinationLimiter(
             new DestinationLimitStore(new TableServiceClient(counted.ConnectionString)),
             new DestinationLimitSettings { Default = new DestinationLimit(20, 0), MaxWait = TimeSpan.FromSeconds(1.5) },
-            TimeProvider.System);
+            TimeProvider.System,
+            new InstanceIdentity());
         var destination = $"mx.busy-{Guid.NewGuid():N}.test";
         var limit = new DestinationLimit(1, 0);
         await using var held = await host.AcquireConnectionAsync(destination, limit, null, CancellationToken.None);
@@ -176,7 +178,7 @@ public sealed class DestinationLimiterTests(AzuriteFixture azurite) : IClassFixt
     public async Task AcquireMessage_NoRate_CostsNoStorageOperation()
     {
         var counting = new CountingTables(azurite.ConnectionString);
-        var limiter = new DestinationLimiter(new DestinationLimitStore(counting.Client), new DestinationLimitSettings { Default = new(20, 0), MaxWait = TimeSpan.FromSeconds(1) }, TimeProvider.System);
+        var limiter = new DestinationLimiter(new DestinationLimitStore(counting.Client), new DestinationLimitSettings { Default = new(20, 0), MaxWait = TimeSpan.FromSeconds(1) }, TimeProvider.System, new InstanceIdentity());
 
         for (var i = 0; i < 100; i++)
         {
