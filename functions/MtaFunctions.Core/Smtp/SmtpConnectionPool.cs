@@ -142,7 +142,7 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
         }
     }
 
-    /// <summary>Closes every idle connection.</summary>
+    /// <summary>Closes every idle connection and gives back its fleet-wide slot.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_sweeper is not null)
@@ -154,7 +154,16 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
         {
             while (bag.TryTake(out var connection))
             {
+                // The pool is disposed as the process stops: a release left to run on its own (as closing a client
+                // does) would not reach storage before the exit, and the slot would stay held until it lapsed
+                // (DestinationLimiter.SlotHold), with no dead instance's recovery to free it.
+                var lease = connection.Client.Lease;
+                connection.Client.Lease = null;
                 await CloseAsync(connection.Client).ConfigureAwait(false);
+                if (lease is not null)
+                {
+                    await lease.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
     }

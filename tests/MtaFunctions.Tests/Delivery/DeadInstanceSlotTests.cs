@@ -121,6 +121,46 @@ public sealed class DeadInstanceSlotTests(AzuriteFixture storage) : IClassFixtur
     }
 
     /// <summary>
+    /// A host stopped gracefully (SIGTERM, as when the platform scales in) with a connection to a destination still
+    /// open in its pool gives the connection's slot back before it exits, even when storage answers slowly (the
+    /// slot deletes held 2 s by a proxy): nobody waits for the slot to lapse, and no recovery is needed for it
+    /// (the stopped instance removes its in-flight row as it goes).
+    /// </summary>
+    [Fact]
+    public async Task StoppedGracefully_PooledConnectionOpen_StorageSlow_ItsSlotIsFreedBeforeItExits()
+    {
+        await using var peers = await MtaTestHost.StartAsync(storage);
+        peers.AddDomain("stopped.test", "mx.stopped.test", "127.0.0.88");
+        var mx = peers.AddSmtpServer("127.0.0.88", peers.Ca.IssueServer(["mx.stopped.test"]));
+        var table = storage.Endpoints["Table"];
+        using var proxy = new SlowRequestProxy(table, "DELETE /devstoreaccount1/DestinationLimits(", TimeSpan.FromSeconds(2));
+        var settings = Settings(peers);
+        settings["AzureWebJobsStorage"] = peers.Storage.ConnectionString.Replace($"TableEndpoint={table};", $"TableEndpoint={proxy.Via(table)};", StringComparison.Ordinal);
+        Assert.NotEqual(peers.Storage.ConnectionString, settings["AzureWebJobsStorage"]);
+        settings["Queue:Outbound:Limits:MaxConnections"] = "2";
+        settings["Queue:Outbound:Smtp:ConnectionIdleTime"] = "10m";
+        var id = MtaClient.NewMessageId(TimeProvider.System);
+        await Writer(peers).EnqueueNewAsync(id, Sender, ["a@stopped.test"], MtaTestHost.Message(Sender, "a@stopped.test"), DateTimeOffset.UtcNow);
+        var limits = new DestinationLimitStore(peers.Storage.Tables);
+
+        using var host = KillableLocalHost.Start(settings);
+        await WaitAsync(
+            async () => (await peers.StatusAsync(id)).TryGetValue("a@stopped.test", out var row) && row.State == nameof(DeliveryState.Delivered),
+            host);
+
+        // Delivered, and the connection kept for the next message: it still holds its slot.
+        Assert.Equal(1, mx.OpenSessions);
+        var held = Assert.Single((await limits.ReadAsync("mx.stopped.test", default)).Slots);
+
+        Assert.Equal(0, host.StopGracefully(TimeSpan.FromSeconds(60)));
+
+        Assert.DoesNotContain((await limits.ReadAsync("mx.stopped.test", default)).Slots, s => s.Holder == held.Holder);
+        Assert.Equal(0, proxy.Dropped);
+        Assert.True(proxy.Held > 0);
+        Assert.Single(mx.Inbox, m => m.To.SequenceEqual(["a@stopped.test"]));
+    }
+
+    /// <summary>
     /// Two LocalHosts on one machine: the first holds every slot of a destination (limit 2, the MX holding both
     /// end-of-data replies) when the second starts. The second's recovery scan leaves the first's slots, row and
     /// messages alone, and opens no connection of its own; the first then delivers each message once.

@@ -56,6 +56,25 @@ public sealed class KillableLocalHost : IDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>SIGTERM, as a platform scaling in or redeploying asks: a graceful stop. Waits for the exit.</summary>
+    /// <returns>The exit code.</returns>
+    public int StopGracefully(TimeSpan limit)
+    {
+        if (!_process.HasExited)
+        {
+            using var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            term.WaitForExit();
+        }
+
+        if (!_process.WaitForExit(limit))
+        {
+            throw new TimeoutException($"LocalHost did not stop within {limit.TotalSeconds:0}s of SIGTERM:\n{Output}");
+        }
+
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
     public void Dispose()
     {
         KillHard();
