@@ -31,6 +31,8 @@ public static class DeliveryThroughputBenchmark
     private const string Domain = "bench.test";
     private const string MxHost = "mx.bench.test";
     private static int Injectors = 8;
+    private static string? HostDll;
+    private static bool AzuriteInMemory;
     private static readonly IPAddress SinkAddress = IPAddress.Parse("127.0.0.95");
     private static readonly IPAddress ResolverAddress = IPAddress.Parse("127.0.0.153");
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(10);
@@ -49,6 +51,15 @@ public static class DeliveryThroughputBenchmark
             else if (arg.StartsWith("--injectors=", StringComparison.Ordinal))
             {
                 Injectors = int.Parse(arg["--injectors=".Length..], CultureInfo.InvariantCulture);
+            }
+            else if (arg.StartsWith("--host-dll=", StringComparison.Ordinal))
+            {
+                // A published LocalHost (e.g. ReadyToRun) instead of the one built beside the benchmark.
+                HostDll = arg["--host-dll=".Length..];
+            }
+            else if (arg == "--azurite-in-memory")
+            {
+                AzuriteInMemory = true;
             }
             else if (arg.StartsWith("--only=", StringComparison.Ordinal))
             {
@@ -78,6 +89,8 @@ public static class DeliveryThroughputBenchmark
             Console.WriteLine("our host's settings: " + string.Join(", ", overrides.Select(o => $"{o.Key}={o.Value}")));
         }
 
+        Console.WriteLine($"our host: {HostDll ?? "the LocalHost built beside the benchmark"}; Azurite {(AzuriteInMemory ? "in memory (--inMemoryPersistence)" : "persisting to disk (as in tests and npm start)")}");
+
         var oursE2e = runs.Contains("ours-e2e") ? await OursAsync(lab, sink, payloads, fillFirst: false, overrides) : null;
         var postfixE2e = runs.Contains("postfix-e2e") ? await PostfixAsync(sink, payloads, fillFirst: false) : null;
         var oursDelivery = runs.Contains("ours-delivery") ? await OursAsync(lab, sink, payloads, fillFirst: true, overrides) : null;
@@ -101,7 +114,7 @@ public static class DeliveryThroughputBenchmark
     private static async Task<Figures> OursAsync(
         DnssecLab lab, PostfixSink sink, IReadOnlyList<byte[]> payloads, bool fillFirst, IReadOnlyDictionary<string, string> overrides)
     {
-        await using var storage = new AzuriteFixture { CountRequests = true };
+        await using var storage = AzuriteFixture.Create(new AzuriteOptions { InMemory = AzuriteInMemory }, countRequests: true);
         await storage.InitializeAsync();
         var client = new MtaClient(storage.ConnectionString);
         await client.EnsureCreatedAsync();
@@ -120,7 +133,7 @@ public static class DeliveryThroughputBenchmark
 
         sink.Clear();
         var name = fillFirst ? "mtafunctions delivery only" : "mtafunctions end to end";
-        LocalHostProcess? host = fillFirst ? null : await LocalHostProcess.StartAsync(environment);
+        LocalHostProcess? host = fillFirst ? null : await LocalHostProcess.StartAsync(environment, HostDll);
         try
         {
             var load = Load();
@@ -138,7 +151,7 @@ public static class DeliveryThroughputBenchmark
                 storage.ResetRequests();
                 cpu = new CpuMeter(sink.MasterPid, storage.ProcessId, null);
                 clock.Restart();
-                host = await LocalHostProcess.StartAsync(environment);
+                host = await LocalHostProcess.StartAsync(environment, HostDll);
                 cpu = cpu with { Host = host.ProcessId };
             }
 
@@ -264,6 +277,9 @@ public static class DeliveryThroughputBenchmark
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly double _host = Host is { } h ? ProcessCpu.Seconds(h) : 0;
 
+        // This process: the producer's injectors (MtaClient or SMTP submission) and the benchmark's own waiting.
+        private readonly double _self = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+
         public string Read(int messages)
         {
             var wall = _clock.Elapsed.TotalSeconds;
@@ -280,6 +296,7 @@ public static class DeliveryThroughputBenchmark
             }
 
             parts.Add($"sink {Cores(ProcessCpu.Seconds(Sink) - _sink)}");
+            parts.Add($"producer and benchmark {Cores(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - _self)}");
             parts.Add($"machine {Cores(ProcessCpu.MachineSeconds() - _machine)}");
             return "CPU: " + string.Join(", ", parts);
         }

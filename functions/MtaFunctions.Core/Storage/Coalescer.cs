@@ -5,8 +5,10 @@ namespace MtaFunctions.Core.Storage;
 /// concurrent callers share a storage operation; each caller still gets its own result or failure.
 /// </summary>
 /// <remarks>
-/// The window opens with the first request and closes after <c>window</c> or when <c>full</c> requests wait,
-/// whichever is first. A caller alone waits the window once; nothing waits for a timer when nobody asks.
+/// With a window, it opens with the first request and closes after <c>window</c> or when <c>full</c> requests
+/// wait, whichever is first. With <see cref="TimeSpan.Zero"/> it is a group commit: a request goes at once when no
+/// flush runs, and requests that arrive while one runs go together as soon as it ends, so a caller waits at
+/// most one flush more than alone, and the busier the callers the larger the batches.
 /// </remarks>
 /// <typeparam name="TIn">What a caller asks for.</typeparam>
 /// <typeparam name="TOut">What it gets back.</typeparam>
@@ -15,6 +17,7 @@ public sealed class Coalescer<TIn, TOut>(TimeSpan window, int full, Func<IReadOn
     private readonly Lock _gate = new();
     private List<Request> _waiting = [];
     private TaskCompletionSource? _full;
+    private bool _flushing;
 
     /// <summary>One caller's request and the task it waits on.</summary>
     /// <param name="Value">What was asked.</param>
@@ -28,6 +31,24 @@ public sealed class Coalescer<TIn, TOut>(TimeSpan window, int full, Func<IReadOn
     public Task<TOut> Add(TIn value)
     {
         var request = new Request(value);
+        if (window == TimeSpan.Zero)
+        {
+            bool start;
+            lock (_gate)
+            {
+                _waiting.Add(request);
+                start = !_flushing;
+                _flushing = true;
+            }
+
+            if (start)
+            {
+                _ = FlushWhileWaitingAsync();
+            }
+
+            return request.Done.Task;
+        }
+
         TaskCompletionSource? opened = null;
         TaskCompletionSource? filled = null;
         lock (_gate)
@@ -53,6 +74,29 @@ public sealed class Coalescer<TIn, TOut>(TimeSpan window, int full, Func<IReadOn
         return request.Done.Task;
     }
 
+    private async Task FlushWhileWaitingAsync()
+    {
+        // Off the caller's stack: the first caller's continuation must not run the flush loop.
+        await Task.Yield();
+        while (true)
+        {
+            List<Request> batch;
+            lock (_gate)
+            {
+                if (_waiting.Count == 0)
+                {
+                    _flushing = false;
+                    return;
+                }
+
+                batch = _waiting;
+                _waiting = [];
+            }
+
+            await FlushAsync(batch).ConfigureAwait(false);
+        }
+    }
+
     private async Task FlushAfterWindowAsync(Task filled)
     {
         await Task.WhenAny(Task.Delay(window), filled).ConfigureAwait(false);
@@ -63,6 +107,11 @@ public sealed class Coalescer<TIn, TOut>(TimeSpan window, int full, Func<IReadOn
             _waiting = [];
         }
 
+        await FlushAsync(batch).ConfigureAwait(false);
+    }
+
+    private async Task FlushAsync(List<Request> batch)
+    {
         try
         {
             await flush(batch).ConfigureAwait(false);

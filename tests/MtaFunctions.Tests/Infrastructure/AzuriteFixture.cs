@@ -19,6 +19,9 @@ public sealed record AzuriteOptions
     /// <summary>PEM certificate and private key files: Azurite serves HTTPS with them.</summary>
     public (string CertificateFile, string KeyFile)? Https { get; init; }
 
+    /// <summary><c>--inMemoryPersistence</c>: nothing written to disk (a benchmark's stand-in for a storage service that runs elsewhere).</summary>
+    public bool InMemory { get; init; }
+
     /// <summary>The host name in <see cref="AzuriteFixture.Endpoints"/> (the certificate's name); Azurite listens on 127.0.0.1.</summary>
     public string HostName { get; init; } = "127.0.0.1";
 }
@@ -53,6 +56,9 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
 
     /// <summary>An instance started with <paramref name="options"/> (one public constructor only: xunit builds fixtures).</summary>
     internal AzuriteFixture(AzuriteOptions options) => _options = options;
+
+    /// <summary>An instance for code outside the tests (benchmarks) started with <paramref name="options"/>.</summary>
+    public static AzuriteFixture Create(AzuriteOptions options, bool countRequests) => new(options) { CountRequests = countRequests };
 
     /// <summary>The service endpoints by name (Blob, Queue, Table), account path included.</summary>
     public IReadOnlyDictionary<string, Uri> Endpoints { get; private set; } = new Dictionary<string, Uri>();
@@ -98,6 +104,11 @@ public sealed partial class AzuriteFixture : IAsyncLifetime
             "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
             "--blobPort", "0", "--queuePort", "0", "--tablePort", "0",
         };
+        if (_options.InMemory)
+        {
+            args.Add("--inMemoryPersistence");
+        }
+
         if (_options.OAuth)
         {
             args.AddRange(["--oauth", "basic"]);
