@@ -33,8 +33,30 @@ public sealed class DestinationLease : IAsyncDisposable
     /// <summary>Who holds it: instance and connection.</summary>
     public string Holder { get; }
 
-    /// <summary>False once a renewal found the slot taken over (it lapsed, e.g. the instance was paused for a minute).</summary>
-    public bool Held { get; private set; } = true;
+    private volatile bool _held = true;
+    private volatile Action? _lost;
+
+    /// <summary>
+    /// False once a renewal found the slot gone (it lapsed, e.g. the instance was paused for a minute, and may be
+    /// someone else's now) or could not reach storage (it will lapse): the connection must not carry more messages.
+    /// </summary>
+    public bool Held => _held;
+
+    /// <summary>Runs <paramref name="action"/> when the slot is lost (at once if it is already); one action, the last given.</summary>
+    internal void WhenLost(Action action)
+    {
+        _lost = action;
+        if (!_held)
+        {
+            action();
+        }
+    }
+
+    private void Lose()
+    {
+        _held = false;
+        _lost?.Invoke();
+    }
 
     private async Task RenewAsync()
     {
@@ -49,7 +71,7 @@ public sealed class DestinationLease : IAsyncDisposable
                 }
                 else
                 {
-                    Held = false;
+                    Lose();
                 }
             }
         }
@@ -59,8 +81,8 @@ public sealed class DestinationLease : IAsyncDisposable
         }
         catch (RequestFailedException)
         {
-            // Storage unreachable: the hold lapses by itself; the connection is not cut for it.
-            Held = false;
+            // Storage unreachable: the hold lapses by itself; the connection finishes what it is sending, no more.
+            Lose();
         }
     }
 

@@ -16,7 +16,8 @@ namespace MtaFunctions.Core.Delivery;
 /// 2. A connection holds a slot row for as long as it is open, named by the instance (<see cref="InstanceIdentity"/>).
 ///    When the fleet learns that an instance died (<see cref="InFlightRecovery"/>: its process is provably gone, or
 ///    it has been silent for <see cref="InFlightRecovery.StaleAfter"/>), its slots are freed with its messages; and
-///    a hold lapses after <see cref="SlotHold"/> unless renewed, whatever else fails.
+///    a hold lapses after <see cref="SlotHold"/> unless renewed, whatever else fails. A connection whose renewal
+///    finds its slot gone (or cannot reach storage) carries no further message: idle, it is closed at once.
 /// 3. Messages per minute are taken in small blocks per instance, so a message costs no storage operation of its
 ///    own when no rate is set, and a fraction of one when it is.
 /// 4. A busy reply lowers the limit to one less than the connections open, which grows back by one per

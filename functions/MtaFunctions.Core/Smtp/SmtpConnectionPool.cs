@@ -60,7 +60,7 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
 
         while (bag.TryTake(out var connection))
         {
-            if (connection.Client.IsConnected && time.GetUtcNow() - connection.IdleSince < idleLimit)
+            if (connection.Client.IsConnected && time.GetUtcNow() - connection.IdleSince < idleLimit && !LostSlot(connection))
             {
                 return connection;
             }
@@ -75,7 +75,7 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
     internal async Task ReturnAsync(string key, PooledConnection connection)
     {
         connection.Messages++;
-        if (!Enabled || connection.Messages >= maxMessagesPerConnection || !connection.Client.IsConnected)
+        if (!Enabled || connection.Messages >= maxMessagesPerConnection || !connection.Client.IsConnected || LostSlot(connection))
         {
             await CloseAsync(connection.Client).ConfigureAwait(false);
             return;
@@ -83,6 +83,9 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
 
         connection.IdleSince = time.GetUtcNow();
         _idle.GetOrAdd(key, _ => []).Add(connection);
+
+        // An idle connection whose slot is lost closes then, not when the next message or the idle limit comes.
+        connection.Client.Lease?.WhenLost(Sweep);
         if (_returned.TryRemove(key, out var waiting))
         {
             waiting.TrySetResult();
@@ -99,6 +102,10 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
         Sweep();
     }
 
+    // Its fleet-wide slot lapsed or was taken over (this instance paused past the hold, or taken for dead), or
+    // could not be renewed: another message on it could be one connection more than the destination's limit.
+    private static bool LostSlot(PooledConnection connection) => connection.Client.Lease is { Held: false };
+
     private void Sweep()
     {
         var now = time.GetUtcNow();
@@ -107,7 +114,7 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
             var keep = new List<PooledConnection>();
             while (bag.TryTake(out var connection))
             {
-                if (now - connection.IdleSince < idleLimit && connection.Client.IsConnected)
+                if (now - connection.IdleSince < idleLimit && connection.Client.IsConnected && !LostSlot(connection))
                 {
                     keep.Add(connection);
                 }

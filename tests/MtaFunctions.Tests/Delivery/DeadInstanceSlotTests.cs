@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
 using MtaFunctions.Client;
 using MtaFunctions.Client.Contract;
 using MtaFunctions.Core.Configuration;
@@ -158,6 +159,48 @@ public sealed class DeadInstanceSlotTests(AzuriteFixture storage) : IClassFixtur
         Assert.Equal(0, proxy.Dropped);
         Assert.True(proxy.Held > 0);
         Assert.Single(mx.Inbox, m => m.To.SequenceEqual(["a@stopped.test"]));
+    }
+
+    /// <summary>
+    /// An instance whose slot was taken over while its connection sat idle in the pool (it paused past the hold, or
+    /// was taken for dead: the slot is someone else's now) closes that connection when its renewal finds out, and
+    /// sends the next message only on a new connection with a slot of its own.
+    /// </summary>
+    [Fact]
+    public async Task PooledConnection_SlotTakenOver_ClosedAtItsRenewal_NextMessageOnANewConnectionWithItsOwnSlot()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var host = await MtaTestHost.StartAsync(
+            storage, services => services.AddSingleton<TimeProvider>(clock),
+            ("Queue:Outbound:Limits:MaxConnections", "1"), ("Queue:Outbound:Smtp:ConnectionIdleTime", "10m"));
+        host.AddDomain("lost.test", "mx.lost.test", "127.0.0.89");
+        var mx = host.AddSmtpServer("127.0.0.89", host.Ca.IssueServer(["mx.lost.test"]));
+        await host.SendAsync(Sender, ["a@lost.test"], MtaTestHost.Message(Sender, "a@lost.test"));
+        await host.PumpAsync(TimeSpan.Zero);
+        Assert.Equal(1, mx.OpenSessions);
+        var limits = new DestinationLimitStore(storage.Tables);
+        var ours = Assert.Single((await limits.ReadAsync("mx.lost.test", default)).Slots);
+
+        var taken = await limits.TryWriteSlotAsync("mx.lost.test", ours.Index, "other", "other/1", clock.GetUtcNow() + DestinationLimiter.SlotHold, ours.ETag, default);
+        Assert.NotNull(taken);
+        clock.Advance(DestinationLimiter.RenewEvery);
+        for (var waited = 0; mx.OpenSessions > 0; waited++)
+        {
+            Assert.True(waited < 600, "the connection whose slot was taken over is still open");
+            await Task.Delay(50);
+        }
+
+        Assert.Equal("other/1", Assert.Single((await limits.ReadAsync("mx.lost.test", default)).Slots).Holder);
+
+        // The other holder lets go: the next message takes the slot, on a new connection.
+        await limits.ReleaseSlotAsync("mx.lost.test", ours.Index, taken.Value, default);
+        await host.SendAsync(Sender, ["b@lost.test"], MtaTestHost.Message(Sender, "b@lost.test"));
+        await host.PumpAsync(TimeSpan.Zero);
+
+        Assert.Equal(2, mx.SessionCount);
+        Assert.Single(mx.Inbox, m => m.To.SequenceEqual(["a@lost.test"]));
+        Assert.Single(mx.Inbox, m => m.To.SequenceEqual(["b@lost.test"]));
+        Assert.StartsWith(host.Services.GetRequiredService<InstanceIdentity>().Id + "/", Assert.Single((await limits.ReadAsync("mx.lost.test", default)).Slots).Holder);
     }
 
     /// <summary>
