@@ -57,10 +57,6 @@ public static class DeliveryThroughputBenchmark
                 // A published LocalHost (e.g. ReadyToRun) instead of the one built beside the benchmark.
                 HostDll = arg["--host-dll=".Length..];
             }
-            else if (arg == "--published-host")
-            {
-                HostDll = await PublishLocalHostAsync();
-            }
             else if (arg == "--azurite-in-memory")
             {
                 AzuriteInMemory = true;
@@ -265,28 +261,6 @@ public static class DeliveryThroughputBenchmark
 
         body.Append(new string('y', Math.Max(0, 1024 - head - body.Length - 2))).Append("\r\n");
         return MtaTestHost.Message("app@sender.test", $"user{i}@{Domain}", $"benchmark {i}", body: body.ToString());
-    }
-
-    // The LocalHost as `dotnet publish` makes it (ReadyToRun for linux-x64, as the Function App is deployed).
-    private static async Task<string> PublishLocalHostAsync()
-    {
-        var output = Directory.CreateTempSubdirectory("localhost-published").FullName;
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "publish", Path.Combine(RepoPaths.Root, "functions", "MtaFunctions.LocalHost"), "-c", "Release", "-o", output, "--nologo", "-v", "quiet" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var publish = Process.Start(start) ?? throw new InvalidOperationException("dotnet publish did not start");
-        var errors = publish.StandardError.ReadToEndAsync();
-        var log = await publish.StandardOutput.ReadToEndAsync();
-        await publish.WaitForExitAsync();
-        if (publish.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"dotnet publish of the LocalHost failed ({publish.ExitCode}): {log}{await errors}");
-        }
-
-        return Path.Combine(output, "MtaFunctions.LocalHost.dll");
     }
 
     private static string Load() => "load average " + File.ReadAllText("/proc/loadavg").Split(' ').Take(3).Aggregate((a, b) => $"{a} {b}") + " (2 cores; other work on the machine counts in it)";
