@@ -6,18 +6,19 @@ namespace MtaFunctions.Core.Storage;
 /// </summary>
 /// <remarks>
 /// With a window, it opens with the first request and closes after <c>window</c> or when <c>full</c> requests
-/// wait, whichever is first. With <see cref="TimeSpan.Zero"/> it is a group commit: a request goes at once when no
-/// flush runs, and requests that arrive while one runs go together as soon as it ends, so a caller waits at
-/// most one flush more than alone, and the busier the callers the larger the batches.
+/// wait, whichever is first. With <see cref="TimeSpan.Zero"/> it is a group commit: a request goes at once while
+/// fewer than <c>concurrent</c> flushes run; those that arrive while that many run go together (at most
+/// <c>full</c> at a time) as soon as one ends. The busier the callers the larger the batches, and one slow flush
+/// does not hold every caller behind it.
 /// </remarks>
 /// <typeparam name="TIn">What a caller asks for.</typeparam>
 /// <typeparam name="TOut">What it gets back.</typeparam>
-public sealed class Coalescer<TIn, TOut>(TimeSpan window, int full, Func<IReadOnlyList<Coalescer<TIn, TOut>.Request>, Task> flush)
+public sealed class Coalescer<TIn, TOut>(TimeSpan window, int full, Func<IReadOnlyList<Coalescer<TIn, TOut>.Request>, Task> flush, int concurrent = 1)
 {
     private readonly Lock _gate = new();
     private List<Request> _waiting = [];
     private TaskCompletionSource? _full;
-    private bool _flushing;
+    private int _flushing;
 
     /// <summary>One caller's request and the task it waits on.</summary>
     /// <param name="Value">What was asked.</param>
@@ -37,8 +38,11 @@ public sealed class Coalescer<TIn, TOut>(TimeSpan window, int full, Func<IReadOn
             lock (_gate)
             {
                 _waiting.Add(request);
-                start = !_flushing;
-                _flushing = true;
+                start = _flushing < concurrent;
+                if (start)
+                {
+                    _flushing++;
+                }
             }
 
             if (start)
@@ -76,8 +80,9 @@ public sealed class Coalescer<TIn, TOut>(TimeSpan window, int full, Func<IReadOn
 
     private async Task FlushWhileWaitingAsync()
     {
-        // Off the caller's stack: the first caller's continuation must not run the flush loop.
-        await Task.Yield();
+        // Started on the caller's thread, not queued to the thread pool: in a freshly started host the pool is
+        // short of threads, and a queued flush waited hundreds of milliseconds there (the soak-kill benchmark's
+        // crash duplicates were stored that long before the kill).
         while (true)
         {
             List<Request> batch;
@@ -85,12 +90,20 @@ public sealed class Coalescer<TIn, TOut>(TimeSpan window, int full, Func<IReadOn
             {
                 if (_waiting.Count == 0)
                 {
-                    _flushing = false;
+                    _flushing--;
                     return;
                 }
 
-                batch = _waiting;
-                _waiting = [];
+                if (_waiting.Count <= full)
+                {
+                    batch = _waiting;
+                    _waiting = [];
+                }
+                else
+                {
+                    batch = _waiting[..full];
+                    _waiting.RemoveRange(0, full);
+                }
             }
 
             await FlushAsync(batch).ConfigureAwait(false);

@@ -9,11 +9,11 @@ namespace MtaFunctions.Core.Storage;
 /// The delivery reads a message's state before sending and writes its rows after. Messages queued at about the
 /// same time share a partition (<see cref="DeliveryKeys"/>), so concurrent deliveries share those operations:
 /// reads that arrive within <see cref="ReadWindow"/> go out as one query per partition (as many messages as a
-/// query's 15 comparisons allow), and row writes as a group commit: one goes at once, and those that arrive
-/// while it runs go together as one transaction per partition (up to 100 rows) as soon as it ends. A write
-/// waits for no timer: the row of a delivered recipient is what stands between the MX's 250 and a second copy
-/// after a crash, so its latency is kept to at most one storage round trip more than alone. A batch that fails
-/// is tried again per message, so one message's bad row never fails another's.
+/// query's 15 comparisons allow), and row writes as a group commit: up to four go at once, and those that
+/// arrive while four run go together as one transaction per partition (up to 100 rows) as soon as one ends. A
+/// write waits for no timer: the row of a delivered recipient is what stands between the MX's 250 and a second
+/// copy after a crash. A batch that fails is tried again per message, so one message's bad row never fails
+/// another's.
 /// </remarks>
 public sealed class DeliveryStore
 {
@@ -22,6 +22,10 @@ public sealed class DeliveryStore
 
     /// <summary>Row writes share a transaction by group commit: no window.</summary>
     public static readonly TimeSpan WriteWindow = TimeSpan.Zero;
+
+    // Writes running at once before new ones wait to share: a slow transaction must not hold every delivered
+    // row behind it (each one is what stands between an MX's 250 and a second copy after a crash).
+    private const int ConcurrentWrites = 4;
 
     // Azure allows at most 15 comparisons in a filter: one for the partition, the rest select messages.
     private const int MaxComparisons = 14;
@@ -43,7 +47,7 @@ public sealed class DeliveryStore
     {
         _table = tables.GetTableClient(StorageNames.DeliveriesTable);
         _reads = new(readWindow ?? ReadWindow, 64, ReadTogetherAsync);
-        _writes = new(writeWindow ?? WriteWindow, MaxTransactionRows, WriteTogetherAsync);
+        _writes = new(writeWindow ?? WriteWindow, MaxTransactionRows, WriteTogetherAsync, ConcurrentWrites);
     }
 
     /// <summary>Creates the table when missing.</summary>
@@ -232,12 +236,8 @@ public sealed class DeliveryStore
         }
         catch (Exception e) when (e is RequestFailedException or TableTransactionFailedException or IOException or HttpRequestException)
         {
-            // Whatever one message's row did to the shared transaction, each message gets its own answer.
-            foreach (var request in requests)
-            {
-                await WriteOwnAsync(request).ConfigureAwait(false);
-            }
-
+            // Whatever one message's row did to the shared transaction, each message gets its own answer, all at once.
+            await Task.WhenAll(requests.Select(WriteOwnAsync)).ConfigureAwait(false);
             return;
         }
 

@@ -44,6 +44,32 @@ public sealed class CoalescerTests
     }
 
     [Fact]
+    public async Task GroupCommit_TwoAtOnce_AThirdWaitsForEither_ASlowFlushHoldsNoOneElse()
+    {
+        var slow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var coalescer = new Coalescer<int, int>(TimeSpan.Zero, 100, async requests =>
+        {
+            if (requests[0].Value == 1)
+            {
+                await slow.Task;
+            }
+
+            foreach (var request in requests)
+            {
+                request.Done.TrySetResult(request.Value);
+            }
+        }, concurrent: 2);
+
+        var first = coalescer.Add(1);
+        // Bounded waits: held behind the slow flush, these would never complete.
+        Assert.Equal(2, await coalescer.Add(2).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+        Assert.Equal(3, await coalescer.Add(3).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+        Assert.False(first.IsCompleted);
+        slow.SetResult();
+        Assert.Equal(1, await first);
+    }
+
+    [Fact]
     public async Task Window_FullBeforeTheWindowEnds_FlushesAtOnce()
     {
         var coalescer = new Coalescer<int, int>(TimeSpan.FromHours(1), 3, requests =>

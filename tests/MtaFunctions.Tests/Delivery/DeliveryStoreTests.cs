@@ -127,9 +127,9 @@ public sealed class DeliveryStoreTests(AzuriteFixture azurite) : IClassFixture<A
 
         await Task.WhenAll(ids.Select((id, i) => store.SaveAsync([Row(id, $"g{i}@a.test", DeliveryState.Delivered)], CancellationToken.None)));
 
-        // The production setting: no window. The flush starts off the adding thread, so it takes what was added
-        // by then; the rest, added during its round trip, go together after it. Not one request per message.
-        Assert.InRange(requests.Count, 1, 3);
+        // The production setting: no window, four writes at once. The first four go alone; the other 36, added
+        // during their round trips, share the next transaction (a few more only if this machine stalled the adds).
+        Assert.InRange(requests.Count, 2, 10);
         foreach (var (id, i) in ids.Select((id, i) => (id, i)))
         {
             Assert.Equal(nameof(DeliveryState.Delivered), (await store.LoadAsync(id, CancellationToken.None))[DeliveryKeys.RecipientKey($"g{i}@a.test")].State);
