@@ -62,6 +62,13 @@ public sealed class ProcessStampTests
             Assert.NotNull(stamp);
             Assert.False(Self.ProvesGone(stamp));
 
+            // Only once `sh` has become `sleep` (exec) is nobody left to reap the child: a shell still running
+            // reaps a background job that ends, and the PID is gone instead of a zombie.
+            while (File.ReadAllText($"/proc/{parent.Id}/comm").Trim() != "sleep")
+            {
+                Thread.Sleep(20);
+            }
+
             using (var sleeper = Process.GetProcessById(zombie))
             {
                 sleeper.Kill();
