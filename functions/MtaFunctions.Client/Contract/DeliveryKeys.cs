@@ -55,18 +55,14 @@ public static class DeliveryKeys
     public static string RecipientKey(string recipient) => Uri.EscapeDataString(recipient.ToLowerInvariant());
 
     /// <summary>The recipient key of a stored row, whichever layout it is in.</summary>
-    public static string RecipientKeyOf(DeliveryRecord row)
-    {
-        var at = row.PartitionKey.StartsWith(SharedPartitionPrefix, StringComparison.Ordinal) ? row.RowKey.IndexOf(Separator, StringComparison.Ordinal) : -1;
-        return at < 0 ? row.RowKey : row.RowKey[(at + 1)..];
-    }
+    public static string RecipientKeyOf(DeliveryRecord row) => SeparatorAt(row) is var at and >= 0 ? row.RowKey[(at + 1)..] : row.RowKey;
 
     /// <summary>The message id of a stored row, whichever layout it is in.</summary>
-    public static string MessageIdOf(DeliveryRecord row)
-    {
-        var at = row.PartitionKey.StartsWith(SharedPartitionPrefix, StringComparison.Ordinal) ? row.RowKey.IndexOf(Separator, StringComparison.Ordinal) : -1;
-        return at < 0 ? row.PartitionKey : row.RowKey[..at];
-    }
+    public static string MessageIdOf(DeliveryRecord row) => SeparatorAt(row) is var at and >= 0 ? row.RowKey[..at] : row.PartitionKey;
+
+    // Where the id ends in a shared-layout row key; -1 in the own layout (the row key is the recipient alone).
+    private static int SeparatorAt(DeliveryRecord row) =>
+        row.PartitionKey.StartsWith(SharedPartitionPrefix, StringComparison.Ordinal) ? row.RowKey.IndexOf(Separator, StringComparison.Ordinal) : -1;
 
     /// <summary>A table filter for every row of one message.</summary>
     public static string MessageFilter(string messageId) =>

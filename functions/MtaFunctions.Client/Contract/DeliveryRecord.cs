@@ -10,6 +10,19 @@ namespace MtaFunctions.Client.Contract;
 /// </summary>
 public sealed class DeliveryRecord : ITableEntity
 {
+    /// <summary>An empty row (what the table client fills when it reads one).</summary>
+    public DeliveryRecord()
+    {
+    }
+
+    /// <summary>The row of one recipient of a message, keyed in the message's layout (<see cref="DeliveryKeys"/>).</summary>
+    public DeliveryRecord(string messageId, string recipient)
+    {
+        PartitionKey = DeliveryKeys.Partition(messageId);
+        RowKey = DeliveryKeys.Row(messageId, recipient);
+        Recipient = recipient;
+    }
+
     /// <summary>The message's partition, <see cref="DeliveryKeys.Partition"/>: the message id, or a time slice shared with other messages.</summary>
     public string PartitionKey { get; set; } = "";
 
@@ -86,7 +99,4 @@ public sealed class DeliveryRecord : ITableEntity
     /// <summary>The message this row belongs to.</summary>
     public string MessageId() => DeliveryKeys.MessageIdOf(this);
 
-    /// <summary>Creates the row of one recipient of a message, keyed in the message's layout.</summary>
-    public static DeliveryRecord For(string messageId, string recipient) =>
-        new() { PartitionKey = DeliveryKeys.Partition(messageId), RowKey = DeliveryKeys.Row(messageId, recipient), Recipient = recipient };
 }

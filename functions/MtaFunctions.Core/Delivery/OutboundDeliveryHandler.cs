@@ -407,11 +407,8 @@ public sealed class OutboundDeliveryHandler(
             OutcomeKind.Temporary => DeliveryState.Deferred,
             _ => envelope.From.Length > 0 && cancel != CancelDrop ? DeliveryState.Bounced : DeliveryState.Failed,
         };
-        return new DeliveryRecord
+        return new DeliveryRecord(envelope.Id, outcome.Recipient)
         {
-            PartitionKey = DeliveryKeys.Partition(envelope.Id),
-            RowKey = DeliveryKeys.Row(envelope.Id, outcome.Recipient),
-            Recipient = outcome.Recipient,
             State = state.ToString(),
             Attempts = Math.Max(previous, attempt - 1) + 1,
             LastReply = Truncate(outcome.Reply, 2000),
@@ -437,11 +434,8 @@ public sealed class OutboundDeliveryHandler(
     {
         var key = DeliveryKeys.RecipientKey(outcome.Recipient);
         var previous = states.TryGetValue(key, out var p) ? p : null;
-        return new DeliveryRecord
+        return new DeliveryRecord(envelope.Id, outcome.Recipient)
         {
-            PartitionKey = DeliveryKeys.Partition(envelope.Id),
-            RowKey = DeliveryKeys.Row(envelope.Id, outcome.Recipient),
-            Recipient = outcome.Recipient,
             State = nameof(DeliveryState.Pending),
             Attempts = previous?.Attempts ?? 0,
             LastReply = Truncate(outcome.Reply, 2000),
@@ -491,11 +485,8 @@ public sealed class OutboundDeliveryHandler(
             var now = time.GetUtcNow();
             var rows = envelope.To.Distinct(StringComparer.OrdinalIgnoreCase)
                 .Where(r => !(states.TryGetValue(DeliveryKeys.RecipientKey(r), out var row) && row.ParsedState.IsFinal()))
-                .Select(r => new DeliveryRecord
+                .Select(r => new DeliveryRecord(envelope.Id, r)
                 {
-                    PartitionKey = DeliveryKeys.Partition(envelope.Id),
-                    RowKey = DeliveryKeys.Row(envelope.Id, r),
-                    Recipient = r,
                     State = nameof(DeliveryState.Failed),
                     Attempts = states.TryGetValue(DeliveryKeys.RecipientKey(r), out var previous) ? previous.Attempts : 0,
                     LastReply = Truncate(PoisonReplyPrefix + reason, 2000),

@@ -54,9 +54,12 @@ public sealed class DeliveryStore
     public Task EnsureCreatedAsync(CancellationToken cancellationToken) => _table.CreateIfNotExistsAsync(cancellationToken);
 
     /// <summary>The rows a queue message's delivery must know of, keyed by recipient key: every row of the message.</summary>
-    /// <remarks>Shares a query with other messages of its partition asked for at about the same time.</remarks>
+    /// <remarks>
+    /// Shares a query with other messages of its partition asked for at about the same time; a message in a
+    /// partition of its own (<see cref="DeliveryKeys.IsShared"/> false) has nobody to share with and does not wait.
+    /// </remarks>
     public Task<Dictionary<string, DeliveryRecord>> LoadAsync(OutboundEnvelope envelope, CancellationToken cancellationToken) =>
-        _reads.Add(envelope).WaitAsync(cancellationToken);
+        DeliveryKeys.IsShared(envelope.Id) ? _reads.Add(envelope).WaitAsync(cancellationToken) : ReadAloneAsync(envelope, cancellationToken);
 
     /// <summary>Every recipient row of a message, keyed by recipient key.</summary>
     public Task<Dictionary<string, DeliveryRecord>> LoadAsync(string messageId, CancellationToken cancellationToken) =>
@@ -71,21 +74,9 @@ public sealed class DeliveryStore
 
     private async Task ReadTogetherAsync(IReadOnlyList<Coalescer<OutboundEnvelope, Dictionary<string, DeliveryRecord>>.Request> requests)
     {
-        var queries = new List<Task>();
-        foreach (var partition in requests.GroupBy(r => DeliveryKeys.Partition(r.Value.Id), StringComparer.Ordinal))
-        {
-            if (!DeliveryKeys.IsShared(partition.First().Value.Id))
-            {
-                queries.AddRange(partition.Select(ReadOneAsync));
-                continue;
-            }
-
-            foreach (var group in ReadGroups(partition))
-            {
-                queries.Add(ReadGroupAsync(partition.Key, group));
-            }
-        }
-
+        // Only shared-layout messages come here (LoadAsync reads the others alone).
+        var queries = requests.GroupBy(r => DeliveryKeys.Partition(r.Value.Id), StringComparer.Ordinal)
+            .SelectMany(partition => ReadGroups(partition).Select(group => ReadGroupAsync(partition.Key, group)));
         await Task.WhenAll(queries).ConfigureAwait(false);
     }
 
@@ -154,28 +145,31 @@ public sealed class DeliveryStore
     {
         try
         {
-            var envelope = request.Value;
-            if (OnlyRecipient(envelope) is not { } recipient)
-            {
-                request.Done.TrySetResult(await QueryAsync(DeliveryKeys.MessageFilter(envelope.Id), CancellationToken.None).ConfigureAwait(false));
-                return;
-            }
-
-            // A point read: answered from the keys, where Azurite runs a partition query over every entity of the table.
-            var rows = new Dictionary<string, DeliveryRecord>(StringComparer.Ordinal);
-            var row = await _table.GetEntityIfExistsAsync<DeliveryRecord>(DeliveryKeys.Partition(envelope.Id), DeliveryKeys.Row(envelope.Id, recipient))
-                .ConfigureAwait(false);
-            if (row.HasValue)
-            {
-                rows[DeliveryKeys.RecipientKeyOf(row.Value!)] = row.Value!;
-            }
-
-            request.Done.TrySetResult(rows);
+            request.Done.TrySetResult(await ReadAloneAsync(request.Value, CancellationToken.None).ConfigureAwait(false));
         }
         catch (Exception e)
         {
             request.Done.TrySetException(e);
         }
+    }
+
+    private async Task<Dictionary<string, DeliveryRecord>> ReadAloneAsync(OutboundEnvelope envelope, CancellationToken cancellationToken)
+    {
+        if (OnlyRecipient(envelope) is not { } recipient)
+        {
+            return await QueryAsync(DeliveryKeys.MessageFilter(envelope.Id), cancellationToken).ConfigureAwait(false);
+        }
+
+        // A point read: answered from the keys, where Azurite runs a partition query over every entity of the table.
+        var rows = new Dictionary<string, DeliveryRecord>(StringComparer.Ordinal);
+        var row = await _table.GetEntityIfExistsAsync<DeliveryRecord>(DeliveryKeys.Partition(envelope.Id), DeliveryKeys.Row(envelope.Id, recipient), cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        if (row.HasValue)
+        {
+            rows[DeliveryKeys.RecipientKeyOf(row.Value!)] = row.Value!;
+        }
+
+        return rows;
     }
 
     private async Task<Dictionary<string, DeliveryRecord>> QueryAsync(string filter, CancellationToken cancellationToken)

@@ -47,7 +47,7 @@ public sealed class DeliveryStoreTests(AzuriteFixture azurite) : IClassFixture<A
     public void Keys_StoredRow_GivesBackMessageAndRecipient(bool shared)
     {
         var id = shared ? MtaClient.NewMessageId(TimeProvider.System) : "order-4711";
-        var row = DeliveryRecord.For(id, "Ann+Tag@Example.test");
+        var row = new DeliveryRecord(id, "Ann+Tag@Example.test");
 
         Assert.Equal(id, row.MessageId());
         Assert.Equal(DeliveryKeys.RecipientKey("ann+tag@example.test"), DeliveryKeys.RecipientKeyOf(row));
@@ -186,7 +186,7 @@ public sealed class DeliveryStoreTests(AzuriteFixture azurite) : IClassFixture<A
 
     private static DeliveryRecord Row(string id, string recipient, DeliveryState state, string? reply = null)
     {
-        var row = DeliveryRecord.For(id, recipient);
+        var row = new DeliveryRecord(id, recipient);
         row.State = state.ToString();
         row.LastReply = reply ?? $"{state} {recipient}";
         return row;
