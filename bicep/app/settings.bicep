@@ -110,6 +110,7 @@ func mtaAppSettings(i mtaSettingsInput) object =>
       Queue__Outbound__EgressIps: i.egressIps
       Queue__Outbound__Retry__Schedule: '2m,5m,10m,20m,30m,1h,2h,4h,8h'
       Queue__Outbound__Retry__Lifetime: '5d'
+      Queue__Outbound__Deliveries__Retention: '30d'
       Queue__Outbound__Smtp__Port: '25'
       Queue__Outbound__Timeout__Connect: '30s'
       Queue__Outbound__Timeout__Command: '5m'

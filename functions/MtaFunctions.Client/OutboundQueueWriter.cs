@@ -51,17 +51,19 @@ public sealed class OutboundQueueWriter
             Submitter = submitter,
         };
         EnvelopeSerializer.Validate(envelope);
-
-        if (EnvelopeSerializer.ToUtf8(envelope).Length > EnvelopeLimits.MaxInlinePayloadBytes)
+        var payload = EnvelopeSerializer.ToUtf8(envelope);
+        if (payload.Length > EnvelopeLimits.MaxInlinePayloadBytes)
         {
             var blobName = $"{id}.eml";
             await _container.GetBlobClient(blobName)
                 .UploadAsync(BinaryData.FromBytes(rfc5322), overwrite: true, cancellationToken)
                 .ConfigureAwait(false);
             envelope = envelope with { Message = null, MessageBlob = blobName };
+            payload = EnvelopeSerializer.ToUtf8(envelope);
         }
 
-        await EnqueueAsync(envelope, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+        // Validated and serialised once: a producer's CPU per message counts at high rates.
+        await SendAsync(payload, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
         return envelope;
     }
 
@@ -71,7 +73,11 @@ public sealed class OutboundQueueWriter
     public async Task<SendReceipt> EnqueueAsync(OutboundEnvelope envelope, TimeSpan delay, CancellationToken cancellationToken = default)
     {
         EnvelopeSerializer.Validate(envelope);
-        var payload = EnvelopeSerializer.ToUtf8(envelope);
+        return await SendAsync(EnvelopeSerializer.ToUtf8(envelope), delay, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<SendReceipt> SendAsync(byte[] payload, TimeSpan delay, CancellationToken cancellationToken)
+    {
         if (payload.Length > EnvelopeLimits.MaxQueuePayloadBytes)
         {
             throw new EnvelopeFormatException("$", $"envelope JSON is {payload.Length} bytes; a queue message takes at most {EnvelopeLimits.MaxQueuePayloadBytes}");

@@ -37,6 +37,7 @@ public static class MtaCoreServiceCollectionExtensions
         services.TryAddSingleton(_ => StorageAccount.FromConfiguration(configuration));
         services.AddSingleton(sp => sp.GetRequiredService<StorageAccount>().OutboundWriter());
         services.AddSingleton(sp => new DeliveryStore(sp.GetRequiredService<StorageAccount>().Tables));
+        services.AddSingleton<DeliveryRetention>();
         services.AddSingleton(sp => new PoisonQueue(sp.GetRequiredService<StorageAccount>().Queues, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IDnsResolver>(sp => new MeteredDnsResolver(settings.Dns.Dnssec == DnssecValidation.InProcess
             ? new InProcessDnssecResolver(settings.Dns)

@@ -6,6 +6,7 @@ using MtaFunctions.Core;
 using MtaFunctions.Core.Configuration;
 using MtaFunctions.Core.Policy.MtaSts;
 using MtaFunctions.Core.Reporting.Outbound;
+using MtaFunctions.Core.Storage;
 using MtaFunctions.Core.Telemetry;
 
 namespace MtaFunctions.LocalHost;
@@ -51,6 +52,8 @@ public static class LocalHostBuilder
                 services.AddHostedService<TimerService>();
                 services.AddSingleton(new TimerSchedule(
                     "RefreshStsPolicies", MtaStsRefreshHandler.Schedule, (sp, ct) => sp.GetRequiredService<MtaStsRefreshHandler>().RunAsync(ct)));
+                services.AddSingleton(new TimerSchedule(
+                    "PruneDeliveries", DeliveryRetention.Schedule, (sp, ct) => sp.GetRequiredService<DeliveryRetention>().RunAsync(ct)));
                 services.AddSingleton(new TimerSchedule(
                     "SendTlsReports", TlsReportDefaults.Schedule, (sp, ct) => sp.GetRequiredService<TlsReportSender>().RunAsync(ct)));
             })

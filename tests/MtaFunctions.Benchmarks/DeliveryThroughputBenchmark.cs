@@ -33,6 +33,8 @@ public static class DeliveryThroughputBenchmark
     private static int Injectors = 8;
     private static string? HostDll;
     private static bool AzuriteInMemory;
+    private static bool CountRequests = true;
+    private static int Warmup;
     private static readonly IPAddress SinkAddress = IPAddress.Parse("127.0.0.95");
     private static readonly IPAddress ResolverAddress = IPAddress.Parse("127.0.0.153");
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(10);
@@ -60,6 +62,17 @@ public static class DeliveryThroughputBenchmark
             else if (arg == "--azurite-in-memory")
             {
                 AzuriteInMemory = true;
+            }
+            else if (arg.StartsWith("--warmup=", StringComparison.Ordinal))
+            {
+                // End to end only: messages delivered by the started host before the clock starts, so that the
+                // figure is a running instance's (its JIT done) rather than a freshly started one's.
+                Warmup = int.Parse(arg["--warmup=".Length..], CultureInfo.InvariantCulture);
+            }
+            else if (arg == "--no-request-count")
+            {
+                // Azurite's access log (one line per request, parsed here) costs CPU of its own.
+                CountRequests = false;
             }
             else if (arg.StartsWith("--only=", StringComparison.Ordinal))
             {
@@ -114,7 +127,7 @@ public static class DeliveryThroughputBenchmark
     private static async Task<Figures> OursAsync(
         DnssecLab lab, PostfixSink sink, IReadOnlyList<byte[]> payloads, bool fillFirst, IReadOnlyDictionary<string, string> overrides)
     {
-        await using var storage = AzuriteFixture.Create(new AzuriteOptions { InMemory = AzuriteInMemory }, countRequests: true);
+        await using var storage = AzuriteFixture.Create(new AzuriteOptions { InMemory = AzuriteInMemory }, countRequests: CountRequests);
         await storage.InitializeAsync();
         var client = new MtaClient(storage.ConnectionString);
         await client.EnsureCreatedAsync();
@@ -136,6 +149,16 @@ public static class DeliveryThroughputBenchmark
         LocalHostProcess? host = fillFirst ? null : await LocalHostProcess.StartAsync(environment, HostDll);
         try
         {
+            if (host is not null && Warmup > 0)
+            {
+                await Parallel.ForEachAsync(Enumerable.Range(0, Warmup), new ParallelOptions { MaxDegreeOfParallelism = Injectors }, async (i, ct) =>
+                    await client.SendAsync(new MemoryStream(payloads[i % payloads.Count]), "app@sender.test", [$"warmup{i}@{Domain}"], ct));
+                await sink.WaitForAsync(Warmup, Deadline);
+                await QueueEmptiedAsync(storage);
+                sink.Clear();
+                name += $" (after {Warmup} warm-up messages)";
+            }
+
             var load = Load();
             storage.ResetRequests();
             var cpu = new CpuMeter(sink.MasterPid, storage.ProcessId, host?.ProcessId);
@@ -162,11 +185,7 @@ public static class DeliveryThroughputBenchmark
 
             // The host records each delivery and deletes its queue message after the sink's 250: the storage
             // operations are counted once the queue is empty.
-            var queue = storage.Queues.GetQueueClient(StorageNames.OutboundQueue);
-            while ((await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount > 0)
-            {
-                await Task.Delay(100);
-            }
+            await QueueEmptiedAsync(storage);
 
             var requests = storage.Requests;
             var delivery = requests.Where(r => !(fillFirst is false && r.Key == "POST outbound")).Sum(r => r.Value);
@@ -174,7 +193,7 @@ public static class DeliveryThroughputBenchmark
             Console.WriteLine($"{name}: {payloads.Count} in {seconds:0.00}s = {figures.Rate:0.0} msg/s " +
                               (fillFirst ? $"(host start-up {started:0.00}s included; queue filled in {injected:0.00}s before) " : $"(enqueue done after {injected:0.00}s) ") +
                               $"| {used} | {load}");
-            Console.WriteLine($"  storage requests per delivered message: {(double)delivery / payloads.Count:0.00} on the delivery side" +
+            Console.WriteLine(!CountRequests ? "  storage requests not counted (--no-request-count)" : $"  storage requests per delivered message: {(double)delivery / payloads.Count:0.00} on the delivery side" +
                               (fillFirst ? $" (producer: {(double)producer / payloads.Count:0.00})" : "") + ": " +
                               string.Join(", ", requests.OrderByDescending(r => r.Value).Select(r => $"{r.Key} {(double)r.Value / payloads.Count:0.00}")));
             var sample = (await client.GetStatusAsync(ids[^1])).Single();
@@ -195,22 +214,18 @@ public static class DeliveryThroughputBenchmark
         using var sender = await PostfixSender.StartAsync(ResolverAddress, holdDelivery: fillFirst);
         sink.Clear();
         var name = fillFirst ? "postfix delivery only" : "postfix end to end";
+        if (!fillFirst && Warmup > 0)
+        {
+            await InjectOverSmtpAsync(sender, payloads, Warmup, "warmup");
+            await sink.WaitForAsync(Warmup, Deadline);
+            sink.Clear();
+            name += $" (after {Warmup} warm-up messages)";
+        }
+
         var load = Load();
         var cpu = new CpuMeter(sink.MasterPid, null, sender.MasterPid);
         var clock = Stopwatch.StartNew();
-        var next = -1;
-        await Task.WhenAll(Enumerable.Range(0, Injectors).Select(async _ =>
-        {
-            using var smtp = new SmtpClient();
-            await smtp.ConnectAsync(PostfixSender.InjectAddress.ToString(), sender.InjectPort, SecureSocketOptions.None);
-            for (var i = Interlocked.Increment(ref next); i < payloads.Count; i = Interlocked.Increment(ref next))
-            {
-                var message = MimeMessage.Load(new MemoryStream(payloads[i]));
-                await smtp.SendAsync(message, new MailboxAddress("", "app@sender.test"), [new MailboxAddress("", $"user{i}@{Domain}")]);
-            }
-
-            await smtp.DisconnectAsync(true);
-        }));
+        await InjectOverSmtpAsync(sender, payloads, payloads.Count, "user");
         var injected = clock.Elapsed.TotalSeconds;
         if (fillFirst)
         {
@@ -246,6 +261,32 @@ public static class DeliveryThroughputBenchmark
         var tls = log.Count(l => l.Contains("TLS connection established", StringComparison.Ordinal));
         Console.WriteLine($"  postfix TLS connections: {tls}, of them DANE-verified: {verified}");
         return figures;
+    }
+
+    private static async Task QueueEmptiedAsync(AzuriteFixture storage)
+    {
+        var queue = storage.Queues.GetQueueClient(StorageNames.OutboundQueue);
+        while ((await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount > 0)
+        {
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task InjectOverSmtpAsync(PostfixSender sender, IReadOnlyList<byte[]> payloads, int count, string localPart)
+    {
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, Injectors).Select(async _ =>
+        {
+            using var smtp = new SmtpClient();
+            await smtp.ConnectAsync(PostfixSender.InjectAddress.ToString(), sender.InjectPort, SecureSocketOptions.None);
+            for (var i = Interlocked.Increment(ref next); i < count; i = Interlocked.Increment(ref next))
+            {
+                var message = MimeMessage.Load(new MemoryStream(payloads[i % payloads.Count]));
+                await smtp.SendAsync(message, new MailboxAddress("", "app@sender.test"), [new MailboxAddress("", $"{localPart}{i}@{Domain}")]);
+            }
+
+            await smtp.DisconnectAsync(true);
+        }));
     }
 
     // One KiB: headers and a plain body of 76-character lines.

@@ -28,6 +28,9 @@ public sealed record OutboundSettings
 
     public required IReadOnlyList<TimeSpan> RetrySchedule { get; init; }
     public required TimeSpan MessageLifetime { get; init; }
+
+    /// <summary>How long delivery rows are kept after their last change (<c>Queue:Outbound:Deliveries:Retention</c>); zero keeps them.</summary>
+    public TimeSpan DeliveriesRetention { get; init; } = TimeSpan.FromDays(30);
     public required int SmtpPort { get; init; }
     public required TimeSpan ConnectTimeout { get; init; }
     public required TimeSpan CommandTimeout { get; init; }

@@ -17,6 +17,7 @@ public static class SettingKeys
     public const string Hostname = "Queue:Outbound:Hostname";
     public const string RetrySchedule = "Queue:Outbound:Retry:Schedule";
     public const string MessageLifetime = "Queue:Outbound:Retry:Lifetime";
+    public const string DeliveriesRetention = "Queue:Outbound:Deliveries:Retention";
     public const string SmtpPort = "Queue:Outbound:Smtp:Port";
     public const string ConnectTimeout = "Queue:Outbound:Timeout:Connect";
     public const string CommandTimeout = "Queue:Outbound:Timeout:Command";

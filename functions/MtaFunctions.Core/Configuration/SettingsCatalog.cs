@@ -17,6 +17,7 @@ public static class SettingsCatalog
         new(SettingKeys.Hostname, "", "EHLO host name and Reporting-MTA of DSNs (default: the machine's host name)"),
         new(SettingKeys.RetrySchedule, "2m,5m,10m,20m,30m,1h,2h,4h,8h", "delays between attempts of a deferred domain; the last one repeats"),
         new(SettingKeys.MessageLifetime, "5d", "how long a message is retried before it bounces"),
+        new(SettingKeys.DeliveriesRetention, "30d", "how long a message's delivery rows (status, summary) are kept after their last change; at least a day longer than Retry:Lifetime; 0 = forever"),
         new(SettingKeys.SmtpPort, "25", "TCP port of receiving MX hosts"),
         new(SettingKeys.ConnectTimeout, "30s", "TCP connect timeout per MX address"),
         new(SettingKeys.CommandTimeout, "5m", "timeout of each SMTP command and of the DATA transfer (RFC 5321 §4.5.3.2)"),

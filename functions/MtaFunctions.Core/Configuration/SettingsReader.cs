@@ -33,6 +33,7 @@ public static class SettingsReader
         }
 
         var schedule = DurationList(config, SettingKeys.RetrySchedule, Default(SettingKeys.RetrySchedule));
+        var lifetime = Duration(config, SettingKeys.MessageLifetime);
         var hostname = Text(config, SettingKeys.Hostname) is { } host ? HostName(SettingKeys.Hostname, host) : System.Net.Dns.GetHostName();
         return new MtaSettings
         {
@@ -47,7 +48,8 @@ public static class SettingsReader
                 MaxRecipientsPerTransaction = Int(config, SettingKeys.MaxRecipientsPerTransaction, 1, 1000),
                 MaxMessageSize = Long(config, SettingKeys.MaxMessageSize, 1024, 1L << 32),
                 RetrySchedule = schedule,
-                MessageLifetime = Duration(config, SettingKeys.MessageLifetime),
+                MessageLifetime = lifetime,
+                DeliveriesRetention = Retention(config, lifetime),
                 SmtpPort = Int(config, SettingKeys.SmtpPort, 1, 65535),
                 ConnectTimeout = Duration(config, SettingKeys.ConnectTimeout),
                 CommandTimeout = Duration(config, SettingKeys.CommandTimeout),
@@ -135,6 +137,21 @@ public static class SettingsReader
         return long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
             ? n
             : throw new SettingsException(key, $"'{text}' is not an integer in {min}..{max}");
+    }
+
+    // Rows of a message still being retried must outlive it: its state is what keeps a recipient from a second copy.
+    private static TimeSpan Retention(IConfiguration config, TimeSpan lifetime)
+    {
+        if (Text(config, SettingKeys.DeliveriesRetention) is "0")
+        {
+            return TimeSpan.Zero;
+        }
+
+        var retention = Duration(config, SettingKeys.DeliveriesRetention);
+        return retention >= lifetime + TimeSpan.FromDays(1)
+            ? retention
+            : throw new SettingsException(SettingKeys.DeliveriesRetention,
+                $"'{Text(config, SettingKeys.DeliveriesRetention)}' must be at least a day longer than {SettingKeys.MessageLifetime} ({lifetime.TotalDays:0.##}d): rows of messages still being retried would go; 0 keeps rows forever");
     }
 
     public static TimeSpan Duration(IConfiguration config, string key) =>

@@ -21,6 +21,7 @@ public sealed class SettingsReaderTests
         Assert.Equal(PolicyMode.Optional, s.Outbound.Tls.MtaSts);
         Assert.Equal(25, s.Outbound.SmtpPort);
         Assert.Equal(TimeSpan.FromDays(5), s.Outbound.MessageLifetime);
+        Assert.Equal(TimeSpan.FromDays(30), s.Outbound.DeliveriesRetention);
         Assert.Equal(TimeSpan.FromMinutes(2), s.Outbound.RetrySchedule[0]);
         Assert.Equal(TimeSpan.FromHours(8), s.Outbound.RetrySchedule[^1]);
         Assert.Equal(TimeSpan.FromSeconds(30), s.Outbound.ConnectTimeout);
@@ -56,6 +57,8 @@ public sealed class SettingsReaderTests
     [InlineData(SettingKeys.SmtpPort, "70000", "setting Queue:Outbound:Smtp:Port: '70000' is not an integer in 1..65535")]
     [InlineData(SettingKeys.RetrySchedule, "2m,soon", "setting Queue:Outbound:Retry:Schedule: 'soon' is not a duration such as 30s, 5m, 2h, 5d or 00:05:00")]
     [InlineData(SettingKeys.MessageLifetime, "-1d", "setting Queue:Outbound:Retry:Lifetime: '-1d' must be positive")]
+    [InlineData(SettingKeys.DeliveriesRetention, "5d", "setting Queue:Outbound:Deliveries:Retention: '5d' must be at least a day longer than Queue:Outbound:Retry:Lifetime (5d): rows of messages still being retried would go; 0 keeps rows forever")]
+    [InlineData(SettingKeys.DeliveriesRetention, "soon", "setting Queue:Outbound:Deliveries:Retention: 'soon' is not a duration such as 30s, 5m, 2h, 5d or 00:05:00")]
     [InlineData(SettingKeys.DnsServers, "dns.google", "setting Dns:Servers: 'dns.google' is not an IP address with an optional port (9.9.9.9, 127.0.0.1:5353, [::1]:53)")]
     [InlineData(SettingKeys.EgressIps, "203.0.113.7,nat.example", "setting Queue:Outbound:EgressIps: 'nat.example' is not an IP address (203.0.113.7, 2001:db8::7)")]
     [InlineData(SettingKeys.Hostname, "localhost", "setting Queue:Outbound:Hostname: 'localhost' is not a fully qualified host name")]
@@ -65,6 +68,14 @@ public sealed class SettingsReaderTests
         var e = Assert.Throws<SettingsException>(() => Read((key, value)));
         Assert.Equal(message, e.Message);
         Assert.Equal(key, e.Key);
+    }
+
+    [Fact]
+    public void Read_DeliveriesRetention_ZeroKeepsRows_LongerLifetimeNeedsLongerRetention()
+    {
+        Assert.Equal(TimeSpan.Zero, Read((SettingKeys.DeliveriesRetention, "0")).Outbound.DeliveriesRetention);
+        Assert.Equal(TimeSpan.FromDays(8), Read((SettingKeys.MessageLifetime, "7d"), (SettingKeys.DeliveriesRetention, "8d")).Outbound.DeliveriesRetention);
+        Assert.Throws<SettingsException>(() => Read((SettingKeys.MessageLifetime, "30d")));
     }
 
     [Fact]
