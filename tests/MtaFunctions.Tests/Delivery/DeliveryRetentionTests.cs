@@ -1,3 +1,5 @@
+using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Configuration;
@@ -67,6 +69,29 @@ public sealed class DeliveryRetentionTests(AzuriteFixture azurite) : IClassFixtu
     }
 
     [Fact]
+    public async Task Run_RowWrittenAgainBeforeTheDelete_Kept_OthersOfItsTransactionDeleted()
+    {
+        await Deliveries.CreateIfNotExistsAsync(Ct);
+        var rows = await WriteAsync([(MtaClient.NewMessageId(TimeProvider.System), 5)]);
+        var rewritten = rows[2];
+
+        // The delivery writes one of the rows between the timer's read and its transaction: that row is new again.
+        var writer = new RewriteBeforeFirstBatch(() => Deliveries.UpsertEntity(new DeliveryRecord(rewritten.MessageId(), rewritten.Recipient) { State = nameof(DeliveryState.Deferred) }));
+        var retention = new DeliveryRetention(
+            StorageAccount.FromConnectionString(azurite.ConnectionString, writer), Settings("30d").Outbound,
+            new FakeTimeProvider(rows.Max(r => r.Timestamp!.Value) + TimeSpan.FromDays(30) + TimeSpan.FromSeconds(1)), NullLogger<DeliveryRetention>.Instance);
+
+        await retention.RunAsync(Ct);
+
+        Assert.True(writer.Fired);
+        foreach (var row in rows)
+        {
+            var stored = await Deliveries.GetEntityIfExistsAsync<DeliveryRecord>(row.PartitionKey, row.RowKey, cancellationToken: Ct);
+            Assert.Equal(row.RowKey == rewritten.RowKey, stored.HasValue);
+        }
+    }
+
+    [Fact]
     public async Task Run_RetentionZero_KeepsEveryRow()
     {
         await Deliveries.CreateIfNotExistsAsync(Ct);
@@ -92,6 +117,20 @@ public sealed class DeliveryRetentionTests(AzuriteFixture azurite) : IClassFixtu
         }));
         var schedule = Assert.Single(host.Services.GetServices<MtaFunctions.LocalHost.TimerSchedule>(), s => s.Name == nameof(PruneDeliveries));
         Assert.Equal(DeliveryRetention.Schedule, schedule.Cron);
+    }
+
+    private sealed class RewriteBeforeFirstBatch(Action rewrite) : HttpPipelineSynchronousPolicy
+    {
+        public bool Fired { get; private set; }
+
+        public override void OnSendingRequest(HttpMessage message)
+        {
+            if (!Fired && message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal))
+            {
+                Fired = true;
+                rewrite();
+            }
+        }
     }
 
     // Writes each message's rows (one per recipient) and reads them back with the Timestamp the table gave them.
