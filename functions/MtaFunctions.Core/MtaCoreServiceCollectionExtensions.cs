@@ -64,6 +64,7 @@ public static class MtaCoreServiceCollectionExtensions
         services.AddSingleton<RouteDeliverer>();
         services.AddSingleton<DomainDeliverer>();
         services.AddSingleton<OutboundDeliveryHandler>();
+        services.AddSingleton<EnvelopeClaims>();
         services.AddSingleton<InFlightMessages>();
         services.AddSingleton(sp => new InFlightStore(sp.GetRequiredService<StorageAccount>().Tables));
         services.AddHostedService<InFlightRecovery>();

@@ -36,4 +36,7 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Warning, "{MessageId}: the in-flight row listing it was not written within {Wait}; sent anyway (a crash now means the listener's 10 minutes)")]
     public static partial void InFlightWriteLate(ILogger logger, string messageId, TimeSpan wait);
+
+    [LoggerMessage(12, LogLevel.Information, "{MessageId}: another queue message of this envelope is in delivery in this process; waiting for it to end, then sending only what it left owed")]
+    public static partial void WaitingForOtherCopy(ILogger logger, string messageId);
 }

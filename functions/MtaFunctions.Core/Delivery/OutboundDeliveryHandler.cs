@@ -20,7 +20,8 @@ namespace MtaFunctions.Core.Delivery;
 /// 1. Parse the envelope strictly; a payload that can never be delivered goes to the poison queue with its
 ///    reason instead of crash-looping.
 /// 2. Read per-recipient state first, always: a queue message handed out twice (host retry, crash after
-///    sending, the same envelope queued twice) never sends again to a recipient already final.
+///    sending, the same envelope queued twice) never sends again to a recipient already final. Two queue
+///    messages of one envelope in this process take turns (<see cref="EnvelopeClaims"/>).
 /// 3. Deliver per recipient domain, domains in parallel, each independent of the others.
 /// 4. Per domain, as soon as its transaction ends: the delivered rows; then DSN for permanent failures,
 ///    re-enqueue of deferred recipients with the schedule's delay, then their rows. A crash between steps
@@ -30,8 +31,10 @@ namespace MtaFunctions.Core.Delivery;
 public sealed class OutboundDeliveryHandler(
     OutboundSettings settings, OutboundQueueWriter writer, DeliveryStore store, PoisonQueue poison,
     DomainDeliverer deliverer, TimeProvider time, ILogger<OutboundDeliveryHandler> logger, Policy.TlsPolicyResolver policies,
-    InFlightMessages inFlight)
+    InFlightMessages inFlight, EnvelopeClaims claims)
 {
+    private readonly Action<string> _waitingForOtherCopy = id => Log.WaitingForOtherCopy(logger, id);
+
     /// <summary>Processes one queue message as the queue trigger hands it over.</summary>
     /// <remarks>
     /// While it runs, the message's id and pop receipt are in this instance's in-flight record, so that a crash
@@ -170,6 +173,9 @@ public sealed class OutboundDeliveryHandler(
         // Never twice: the state is read for every queue message, whatever its attempt and dequeue count. The
         // same envelope can arrive twice with a fresh dequeue count (a producer retrying its enqueue, a DSN
         // re-queued after a crash); a recipient already final is never sent again. Cost: one table read.
+        // The two copies usually come in one batch and run at once: the claim makes the second wait until the
+        // first has written its rows and ended, so it reads them (held until the body is deleted, too).
+        using var claim = await claims.TakeAsync(envelope.Id, _waitingForOtherCopy, cancellationToken).ConfigureAwait(false);
         var states = await store.LoadAsync(envelope, cancellationToken).ConfigureAwait(false);
         var pending = envelope.To
             .Where(r => !(states.TryGetValue(DeliveryKeys.RecipientKey(r), out var row) && row.ParsedState.IsFinal() && !IsPoisonRow(row)))

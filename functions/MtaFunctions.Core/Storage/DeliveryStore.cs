@@ -116,10 +116,17 @@ public sealed class DeliveryStore
             return;
         }
 
-        var byMessage = group.ToDictionary(g => g.Request.Value.Id, _ => new Dictionary<string, DeliveryRecord>(StringComparer.Ordinal), StringComparer.Ordinal);
+        // One envelope asked for twice in a window (two queue messages of it; the handler's claim keeps them apart,
+        // but a duplicate must never fail the reads of every message in the batch): queried once.
+        var byMessage = new Dictionary<string, Dictionary<string, DeliveryRecord>>(StringComparer.Ordinal);
+        foreach (var (request, _) in group)
+        {
+            byMessage.TryAdd(request.Value.Id, new Dictionary<string, DeliveryRecord>(StringComparer.Ordinal));
+        }
+
         try
         {
-            var filter = $"{TableClient.CreateQueryFilter($"PartitionKey eq {partition}")} and ({string.Join(" or ", group.Select(g => g.Clause))})";
+            var filter = $"{TableClient.CreateQueryFilter($"PartitionKey eq {partition}")} and ({string.Join(" or ", group.Select(g => g.Clause).Distinct(StringComparer.Ordinal))})";
             await foreach (var row in _table.QueryAsync<DeliveryRecord>(filter).ConfigureAwait(false))
             {
                 if (byMessage.TryGetValue(DeliveryKeys.MessageIdOf(row), out var rows))
@@ -135,9 +142,12 @@ public sealed class DeliveryStore
             return;
         }
 
+        // Each caller gets a dictionary of its own: the delivery adds its new rows to it.
+        var answered = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (request, _) in group)
         {
-            request.Done.TrySetResult(byMessage[request.Value.Id]);
+            var rows = byMessage[request.Value.Id];
+            request.Done.TrySetResult(answered.Add(request.Value.Id) ? rows : new Dictionary<string, DeliveryRecord>(rows, StringComparer.Ordinal));
         }
     }
 

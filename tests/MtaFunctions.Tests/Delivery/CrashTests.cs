@@ -44,8 +44,8 @@ public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFi
 
         // The killed instance's own queue message comes back (at once: the restarted host proves the killed process
         // gone, see KilledInFlight_...) for a message partly delivered: it must find a@fast.test final.
-        // (Not a second copy queued meanwhile as well: two queue messages of one envelope handled at the same moment
-        // would both send to b@slow.test, since nothing claims an envelope across queue messages.)
+        // (Two queue messages of one envelope in one process take turns: SameEnvelopeAtOnceTests. Across instances
+        // nothing claims an envelope.)
         slow.EndOfDataGate = null;
         using (var second = KillableLocalHost.Start(settings))
         {

@@ -89,6 +89,34 @@ public sealed class DeliveryStoreTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.InRange(requests.Count, 3, 4);
     }
 
+    /// <summary>
+    /// Two queue messages of one envelope read in one window: both get its rows, each in a dictionary of its own,
+    /// and the other messages of the batch are answered too (a duplicate once failed every read of the batch).
+    /// </summary>
+    [Fact]
+    public async Task Load_SameEnvelopeTwiceInOneWindow_BothAnswered_OwnCopies_OthersAnswered()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var twice = MtaClient.NewMessageId(time);
+        var other = MtaClient.NewMessageId(time);
+        var (setup, _) = Store();
+        await setup.EnsureCreatedAsync(CancellationToken.None);
+        await setup.SaveAsync([Row(twice, "d@a.test", DeliveryState.Delivered)], CancellationToken.None);
+        await setup.SaveAsync([Row(other, "e@a.test", DeliveryState.Deferred)], CancellationToken.None);
+
+        var (store, requests) = Store();
+        var loaded = await Task.WhenAll(
+            store.LoadAsync(Envelope(twice, "d@a.test"), CancellationToken.None),
+            store.LoadAsync(Envelope(other, "e@a.test"), CancellationToken.None),
+            store.LoadAsync(Envelope(twice, "d@a.test"), CancellationToken.None));
+
+        Assert.Equal(nameof(DeliveryState.Delivered), Assert.Single(loaded[0]).Value.State);
+        Assert.Equal(nameof(DeliveryState.Deferred), Assert.Single(loaded[1]).Value.State);
+        Assert.Equal(nameof(DeliveryState.Delivered), Assert.Single(loaded[2]).Value.State);
+        Assert.NotSame(loaded[0], loaded[2]);
+        Assert.Equal(1, requests.Count);
+    }
+
     [Fact]
     public async Task Save_RowsOfFortyMessagesAtOnce_OneTransaction_AllStoredAsWritten()
     {

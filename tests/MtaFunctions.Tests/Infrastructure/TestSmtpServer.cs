@@ -174,6 +174,13 @@ public sealed class TestSmtpServer : IAsyncDisposable
     /// </summary>
     public Task<(int Code, string Text)>? EndOfDataGate { get; set; }
 
+    /// <summary>
+    /// Held replies to the end of the data, one per transaction in order: a transaction takes the next one and
+    /// answers when it completes (250 stores the message); once none is left, transactions go on as without.
+    /// Unlike <see cref="EndOfDataGate"/>, a transaction that comes later is not held by the same task.
+    /// </summary>
+    public ConcurrentQueue<Task<(int Code, string Text)>> EndOfDataHolds { get; } = new();
+
     /// <summary>Share of transactions answered 451 after the body (random), for soaks.</summary>
     public double EndOfDataTempFailRate { get; init; }
 
@@ -252,7 +259,15 @@ public sealed class TestSmtpServer : IAsyncDisposable
                 return new SmtpResponse((SmtpReplyCode)reply.Code, reply.Text);
             }
 
-            if (owner.EndOfDataGate is { } gate)
+            if (owner.EndOfDataHolds.TryDequeue(out var hold))
+            {
+                var held = await hold;
+                if (held.Code != 250)
+                {
+                    return new SmtpResponse((SmtpReplyCode)held.Code, held.Text);
+                }
+            }
+            else if (owner.EndOfDataGate is { } gate)
             {
                 var decided = await gate;
                 if (decided.Code != 250)
