@@ -39,4 +39,7 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Information, "{MessageId}: another queue message of this envelope is in delivery in this process; waiting for it to end, then sending only what it left owed")]
     public static partial void WaitingForOtherCopy(ILogger logger, string messageId);
+
+    [LoggerMessage(13, LogLevel.Information, "{MessageId}: its body is gone and every recipient is final (another queue message of this envelope delivered it); nothing to send")]
+    public static partial void AlreadyFinal(ILogger logger, string messageId);
 }

@@ -145,6 +145,14 @@ public sealed class OutboundDeliveryHandler(
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
+            // The body goes once every recipient is final: another queue message of this envelope (a producer's
+            // retried enqueue) got here first and left nothing to send. Only a body missing otherwise is an error.
+            if (await EveryRecipientFinalAsync(envelope, cancellationToken).ConfigureAwait(false))
+            {
+                Log.AlreadyFinal(logger, envelope.Id);
+                return;
+            }
+
             await PoisonAsync(envelope, payload, $"outbound envelope: messageBlob: blob '{envelope.MessageBlob}' does not exist", dequeueCount, cancellationToken)
                 .ConfigureAwait(false);
             return;
@@ -178,7 +186,7 @@ public sealed class OutboundDeliveryHandler(
         using var claim = await claims.TakeAsync(envelope.Id, _waitingForOtherCopy, cancellationToken).ConfigureAwait(false);
         var states = await store.LoadAsync(envelope, cancellationToken).ConfigureAwait(false);
         var pending = envelope.To
-            .Where(r => !(states.TryGetValue(DeliveryKeys.RecipientKey(r), out var row) && row.ParsedState.IsFinal() && !IsPoisonRow(row)))
+            .Where(r => !IsSettled(states, r))
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .ToList();
 
@@ -226,6 +234,16 @@ public sealed class OutboundDeliveryHandler(
             await writer.DeleteBodyAsync(envelope, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    private async Task<bool> EveryRecipientFinalAsync(OutboundEnvelope envelope, CancellationToken cancellationToken)
+    {
+        var states = await store.LoadAsync(envelope, cancellationToken).ConfigureAwait(false);
+        return envelope.To.All(r => IsSettled(states, r));
+    }
+
+    // Final and attempted: never sent again (a poisoned message's rows are final but were never attempted).
+    private static bool IsSettled(IReadOnlyDictionary<string, DeliveryRecord> states, string recipient) =>
+        states.TryGetValue(DeliveryKeys.RecipientKey(recipient), out var row) && row.ParsedState.IsFinal() && !IsPoisonRow(row);
 
     private async Task<List<DeliveryRecord>> DeliverDomainAsync(
         OutboundEnvelope envelope, RelayMessage relay, MimeMessage message, long size, string domain, List<string> recipients,

@@ -105,20 +105,33 @@ public sealed class DeliveryCorrectnessTests(AzuriteFixture storage) : IClassFix
         Assert.Empty(host.Inbox);
     }
 
-    [Fact]
-    public async Task SameEnvelopeQueuedTwice_FirstDequeueEach_DeliveredOnce()
+    /// <summary>
+    /// One after the other: the second queue message finds the recipient final and sends nothing. With the body in
+    /// a blob, the first deleted it once every recipient was final: the second ends quietly, not poisoned for a
+    /// missing blob.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SameEnvelopeQueuedTwice_FirstDequeueEach_DeliveredOnce_NothingPoisoned(bool bodyInBlob)
     {
         await using var host = await MtaTestHost.StartAsync(storage);
         host.AddDomain("twice.test", "mx.twice.test", "127.0.0.74");
         host.AddSmtpServer("127.0.0.74", host.Ca.IssueServer(["mx.twice.test"]));
-        await host.SendAsync(Sender, ["g@twice.test"], MtaTestHost.Message(Sender, "g@twice.test"));
+        var body = bodyInBlob
+            ? MtaTestHost.Message(Sender, "g@twice.test", body: string.Concat(Enumerable.Repeat(new string('b', 76) + "\r\n", 800)))
+            : MtaTestHost.Message(Sender, "g@twice.test");
+        var id = await host.SendAsync(Sender, ["g@twice.test"], body);
         var payload = Assert.Single((await host.OutboundQueue.ReceiveMessagesAsync(1)).Value).Body.ToString();
+        Assert.Equal(bodyInBlob, EnvelopeSerializer.Parse(payload).MessageBlob is not null);
 
         // A producer retrying its enqueue: the same envelope arrives again as a new queue message (dequeue count 1).
         await host.Handler.HandleAsync(payload, 1, CancellationToken.None);
         await host.Handler.HandleAsync(payload, 1, CancellationToken.None);
 
         Assert.Single(host.Inbox);
+        Assert.Empty(await host.PoisonedAsync());
+        Assert.Equal(nameof(DeliveryState.Delivered), (await host.StatusAsync(id))["g@twice.test"].State);
     }
 
     [Fact]
