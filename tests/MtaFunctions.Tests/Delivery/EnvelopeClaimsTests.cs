@@ -44,6 +44,41 @@ public sealed class EnvelopeClaimsTests
     }
 
     [Fact]
+    public async Task ManyCopiesOfTenEnvelopes_OnThePool_NeverTwoInsideForOneEnvelope_EveryCopyGetsATurn()
+    {
+        var claims = new EnvelopeClaims();
+        var inside = new int[10];
+        var most = new int[10];
+        var turns = 0;
+        var copies = Enumerable.Range(0, 2000).Select(i => Task.Run(async () =>
+        {
+            var envelope = i % 10;
+            using (await claims.TakeAsync($"m{envelope}", null, CancellationToken.None))
+            {
+                var now = Interlocked.Increment(ref inside[envelope]);
+                InterlockedMax(ref most[envelope], now);
+                await Task.Yield();
+                Interlocked.Decrement(ref inside[envelope]);
+                Interlocked.Increment(ref turns);
+            }
+        }));
+
+        await Task.WhenAll(copies);
+
+        Assert.Equal(2000, turns);
+        Assert.All(most, m => Assert.Equal(1, m));
+        Assert.All(Enumerable.Range(0, 10), e => Assert.True(claims.TakeAsync($"m{e}", null, CancellationToken.None).IsCompletedSuccessfully));
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int seen;
+        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
+        {
+        }
+    }
+
+    [Fact]
     public async Task WaiterCancelled_Throws_ClaimStaysWithItsHolder()
     {
         var claims = new EnvelopeClaims();
