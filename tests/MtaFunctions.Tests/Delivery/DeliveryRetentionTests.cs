@@ -1,9 +1,7 @@
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Data.Tables;
-using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using MtaFunctions.Client;
@@ -104,20 +102,7 @@ public sealed class DeliveryRetentionTests(AzuriteFixture azurite) : IClassFixtu
     }
 
     [Fact]
-    public void Schedule_LocalHostAndFunctionApp_Same()
-    {
-        var attribute = typeof(PruneDeliveries).GetMethod(nameof(PruneDeliveries.Run))!.GetParameters()[0]
-            .GetCustomAttributes(typeof(TimerTriggerAttribute), false).Cast<TimerTriggerAttribute>().Single();
-        Assert.Equal(DeliveryRetention.Schedule, attribute.Schedule);
-
-        using var host = MtaFunctions.LocalHost.LocalHostBuilder.Build([], Path.GetTempPath(), c => c.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["AzureWebJobsStorage"] = azurite.ConnectionString,
-            ["Queue:Outbound:Hostname"] = "mta.sender.test",
-        }));
-        var schedule = Assert.Single(host.Services.GetServices<MtaFunctions.LocalHost.TimerSchedule>(), s => s.Name == nameof(PruneDeliveries));
-        Assert.Equal(DeliveryRetention.Schedule, schedule.Cron);
-    }
+    public void Schedule_LocalHostAndFunctionApp_Same() => TimerSchedules.AssertSame(typeof(PruneDeliveries), DeliveryRetention.Schedule);
 
     private sealed class RewriteBeforeFirstBatch(Action rewrite) : HttpPipelineSynchronousPolicy
     {

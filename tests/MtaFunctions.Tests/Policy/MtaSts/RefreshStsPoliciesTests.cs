@@ -1,5 +1,4 @@
 using Microsoft.Azure.Functions.Worker;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MtaFunctions.Core.Policy.MtaSts;
 using MtaFunctions.Core.Storage;
@@ -33,18 +32,5 @@ public sealed class RefreshStsPoliciesTests(AzuriteFixture azurite) : IClassFixt
     }
 
     [Fact]
-    public void Schedule_LocalHostAndFunctionApp_Same()
-    {
-        var attribute = typeof(RefreshStsPolicies).GetMethod(nameof(RefreshStsPolicies.Run))!.GetParameters()[0]
-            .GetCustomAttributes(typeof(TimerTriggerAttribute), false).Cast<TimerTriggerAttribute>().Single();
-        Assert.Equal(MtaStsRefreshHandler.Schedule, attribute.Schedule);
-
-        using var host = MtaFunctions.LocalHost.LocalHostBuilder.Build([], Path.GetTempPath(), c => c.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["AzureWebJobsStorage"] = azurite.ConnectionString,
-            ["Queue:Outbound:Hostname"] = "mta.sender.test",
-        }));
-        var schedule = Assert.Single(host.Services.GetServices<MtaFunctions.LocalHost.TimerSchedule>(), s => s.Name == nameof(RefreshStsPolicies));
-        Assert.Equal(MtaStsRefreshHandler.Schedule, schedule.Cron);
-    }
+    public void Schedule_LocalHostAndFunctionApp_Same() => TimerSchedules.AssertSame(typeof(RefreshStsPolicies), MtaStsRefreshHandler.Schedule);
 }

@@ -1,5 +1,4 @@
 using Microsoft.Azure.Functions.Worker;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using MtaFunctions.Core.Delivery;
@@ -7,7 +6,6 @@ using MtaFunctions.Core.Dns;
 using MtaFunctions.Core.Policy;
 using MtaFunctions.Core.Reporting.Outbound;
 using MtaFunctions.Core.Reporting.TlsRpt;
-using MtaFunctions.LocalHost;
 using MtaFunctions.Tests.Infrastructure;
 
 namespace MtaFunctions.Tests.Reporting.Outbound;
@@ -36,20 +34,7 @@ public sealed class TlsReportDoorsTests(AzuriteFixture storage) : IClassFixture<
     }
 
     [Fact]
-    public void Schedule_LocalHostAndFunctionApp_Same()
-    {
-        var attribute = typeof(SendTlsReports).GetMethod(nameof(SendTlsReports.Run))!.GetParameters()[0]
-            .GetCustomAttributes(typeof(TimerTriggerAttribute), false).Cast<TimerTriggerAttribute>().Single();
-        Assert.Equal(TlsReportDefaults.Schedule, attribute.Schedule);
-
-        using var host = LocalHostBuilder.Build([], Path.GetTempPath(), c => c.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
-            ["Queue:Outbound:Hostname"] = "mta.sender.test",
-        }));
-        var schedule = Assert.Single(host.Services.GetServices<TimerSchedule>(), s => s.Name == nameof(SendTlsReports));
-        Assert.Equal(TlsReportDefaults.Schedule, schedule.Cron);
-    }
+    public void Schedule_LocalHostAndFunctionApp_Same() => TimerSchedules.AssertSame(typeof(SendTlsReports), TlsReportDefaults.Schedule);
     [Fact]
     public async Task TlsRptPending_CountsAndReports_Listed()
     {
