@@ -60,7 +60,7 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
 
         while (bag.TryTake(out var connection))
         {
-            if (connection.Client.IsConnected && time.GetUtcNow() - connection.IdleSince < idleLimit && !LostSlot(connection))
+            if (StillUsable(connection, time.GetUtcNow()))
             {
                 return connection;
             }
@@ -106,6 +106,10 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
     // could not be renewed: another message on it could be one connection more than the destination's limit.
     private static bool LostSlot(PooledConnection connection) => connection.Client.Lease is { Held: false };
 
+    // What an idle connection needs to carry the next message; the same when it is taken and when the pool is swept.
+    private bool StillUsable(PooledConnection connection, DateTimeOffset now) =>
+        connection.Client.IsConnected && now - connection.IdleSince < idleLimit && !LostSlot(connection);
+
     private void Sweep()
     {
         var now = time.GetUtcNow();
@@ -114,7 +118,7 @@ public sealed class SmtpConnectionPool(TimeProvider time, TimeSpan idleLimit, in
             var keep = new List<PooledConnection>();
             while (bag.TryTake(out var connection))
             {
-                if (now - connection.IdleSince < idleLimit && connection.Client.IsConnected && !LostSlot(connection))
+                if (StillUsable(connection, now))
                 {
                     keep.Add(connection);
                 }
