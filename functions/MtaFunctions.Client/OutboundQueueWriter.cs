@@ -9,10 +9,26 @@ namespace MtaFunctions.Client;
 /// Puts envelopes on the outbound queue: inline when the payload fits a queue message, as a blob otherwise.
 /// Used by producers (<see cref="MtaClient"/>) and by the delivery itself (retries, DSNs).
 /// </summary>
+/// <remarks>
+/// New envelopes sent at the same time share queue messages: a batch payload, a JSON array of envelopes. Each
+/// queue message costs a storage request to send and one to delete after delivery, which on a busy producer
+/// were most of the storage requests per message. The first send goes at once; those that come while
+/// <see cref="ConcurrentSends"/> are on their way go together in the next (group commit, no added wait), at most
+/// <see cref="MaxEnvelopesPerMessage"/> and <see cref="EnvelopeLimits.MaxQueuePayloadBytes"/> per queue message. A
+/// producer sending one message at a time sends single envelopes, the form every version of the host reads.
+/// Retries and envelopes whose body is a blob always go alone.
+/// </remarks>
 public sealed class OutboundQueueWriter
 {
+    /// <summary>Most new envelopes carried by one queue message.</summary>
+    public const int MaxEnvelopesPerMessage = 32;
+
+    /// <summary>Queue messages of new envelopes on their way at once before further sends wait to go together.</summary>
+    public const int ConcurrentSends = 2;
+
     private readonly QueueClient _queue;
     private readonly BlobContainerClient _container;
+    private readonly Coalescer<byte[], bool> _batches;
 
     /// <summary>Creates a writer over the given queue and blob container.</summary>
     /// <param name="queue">The outbound queue, created with <see cref="QueueOptions"/>: the Functions trigger decodes
@@ -22,6 +38,7 @@ public sealed class OutboundQueueWriter
     {
         _queue = queue;
         _container = container;
+        _batches = new Coalescer<byte[], bool>(TimeSpan.Zero, MaxEnvelopesPerMessage, SendTogetherAsync, ConcurrentSends);
     }
 
     /// <summary>Queue client options every producer of the outbound queue must use.</summary>
@@ -59,12 +76,69 @@ public sealed class OutboundQueueWriter
                 .UploadAsync(BinaryData.FromBytes(rfc5322), overwrite: true, cancellationToken)
                 .ConfigureAwait(false);
             envelope = envelope with { Message = null, MessageBlob = blobName };
-            payload = EnvelopeSerializer.ToUtf8(envelope);
+
+            // Alone: a batch of blob bodies would have one delivery hold many large bodies in memory at once.
+            await SendAsync(EnvelopeSerializer.ToUtf8(envelope), TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+            return envelope;
         }
 
-        // Validated and serialised once: a producer's CPU per message counts at high rates.
-        await SendAsync(payload, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+        // Validated and serialised once: a producer's CPU per message counts at high rates. Cancelled while its
+        // batch is on the way, the envelope may still be queued, as with any request cancelled in flight.
+        cancellationToken.ThrowIfCancellationRequested();
+        await _batches.Add(payload).WaitAsync(cancellationToken).ConfigureAwait(false);
         return envelope;
+    }
+
+    private async Task SendTogetherAsync(IReadOnlyList<Coalescer<byte[], bool>.Request> requests)
+    {
+        await Task.WhenAll(Pack(requests).Select(async group =>
+        {
+            try
+            {
+                // One alone stays a single envelope: the form every version of the host reads.
+                var payload = group.Count == 1 ? group[0].Value : EnvelopeSerializer.JoinBatch([.. group.Select(r => r.Value)]);
+                await SendAsync(payload, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
+                foreach (var request in group)
+                {
+                    request.Done.TrySetResult(true);
+                }
+            }
+            catch (Exception e)
+            {
+                foreach (var request in group)
+                {
+                    request.Done.TrySetException(e);
+                }
+            }
+        })).ConfigureAwait(false);
+    }
+
+    // In order, as many to a queue message as its size allows.
+    private static List<List<Coalescer<byte[], bool>.Request>> Pack(IReadOnlyList<Coalescer<byte[], bool>.Request> requests)
+    {
+        var groups = new List<List<Coalescer<byte[], bool>.Request>>();
+        var group = new List<Coalescer<byte[], bool>.Request>();
+        var envelopeBytes = 0;
+        foreach (var request in requests)
+        {
+            // With this one: the envelopes, a comma between each two, and the brackets.
+            if (group.Count > 0 && envelopeBytes + request.Value.Length + group.Count + 2 > EnvelopeLimits.MaxQueuePayloadBytes)
+            {
+                groups.Add(group);
+                group = [];
+                envelopeBytes = 0;
+            }
+
+            group.Add(request);
+            envelopeBytes += request.Value.Length;
+        }
+
+        if (group.Count > 0)
+        {
+            groups.Add(group);
+        }
+
+        return groups;
     }
 
     /// <summary>Queues an envelope (new or a retry) to become visible after <paramref name="delay"/>.</summary>

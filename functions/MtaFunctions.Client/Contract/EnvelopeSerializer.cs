@@ -50,6 +50,91 @@ public static partial class EnvelopeSerializer
         return envelope;
     }
 
+    /// <summary>True when a queue payload is a batch: a JSON array of envelopes rather than one envelope object.</summary>
+    public static bool IsBatch(string json)
+    {
+        foreach (var c in json)
+        {
+            if (!char.IsWhiteSpace(c))
+            {
+                return c == '[';
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Reads a queue payload of either form, one envelope object or a batch (a JSON array of them), without throwing:
+    /// every envelope comes back with its own JSON, parsed and validated on its own, or with the reason it cannot be
+    /// delivered. A payload that is not readable as a whole comes back as one entry with that reason.
+    /// </summary>
+    public static IReadOnlyList<QueuedEnvelope> ParsePayload(string json)
+    {
+        if (!IsBatch(json))
+        {
+            return [Read(json)];
+        }
+
+        List<string> elements;
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            elements = [.. document.RootElement.EnumerateArray().Select(e => e.GetRawText())];
+        }
+        catch (JsonException e)
+        {
+            return [new QueuedEnvelope(json, null, new EnvelopeFormatException("$", $"not a valid batch, a JSON array of envelopes ({FirstLine(e.Message)})"))];
+        }
+
+        if (elements.Count == 0)
+        {
+            return [new QueuedEnvelope(json, null, new EnvelopeFormatException("$", "an empty batch: the array holds no envelope"))];
+        }
+
+        // Each element's problem named by its place in the batch: "[2].to[0]".
+        return [.. elements.Select((element, i) => Read(element) is var entry && entry.Problem is { } problem
+            ? entry with { Problem = new EnvelopeFormatException(problem.Field == "$" ? $"[{i}]" : $"[{i}].{problem.Field}", problem.Problem) }
+            : entry)];
+    }
+
+    /// <summary>The envelopes of a queue payload that can be delivered (those that cannot are left out).</summary>
+    public static IEnumerable<OutboundEnvelope> ValidEnvelopes(string json) =>
+        ParsePayload(json).Where(e => e.Envelope is not null).Select(e => e.Envelope!);
+
+    /// <summary>Writes envelopes that are already serialised (<see cref="ToUtf8"/>) as one batch payload.</summary>
+    public static byte[] JoinBatch(IReadOnlyList<byte[]> envelopes)
+    {
+        var batch = new byte[envelopes.Sum(e => e.Length) + envelopes.Count + 1];
+        batch[0] = (byte)'[';
+        var at = 1;
+        foreach (var envelope in envelopes)
+        {
+            if (at > 1)
+            {
+                batch[at++] = (byte)',';
+            }
+
+            envelope.CopyTo(batch, at);
+            at += envelope.Length;
+        }
+
+        batch[at] = (byte)']';
+        return batch;
+    }
+
+    private static QueuedEnvelope Read(string json)
+    {
+        try
+        {
+            return new QueuedEnvelope(json, Parse(json), null);
+        }
+        catch (EnvelopeFormatException e)
+        {
+            return new QueuedEnvelope(json, null, e);
+        }
+    }
+
     /// <summary>Checks an envelope built in code before it is queued.</summary>
     /// <exception cref="EnvelopeFormatException">A field is missing or invalid.</exception>
     public static void Validate(OutboundEnvelope envelope)
@@ -133,3 +218,9 @@ public static partial class EnvelopeSerializer
 
     internal static string ToJson(OutboundEnvelope envelope) => Encoding.UTF8.GetString(ToUtf8(envelope));
 }
+
+/// <summary>One envelope of a queue payload: its own JSON, and the envelope or why it cannot be delivered.</summary>
+/// <param name="Json">The envelope's JSON as queued (the whole payload when that is unreadable as a whole).</param>
+/// <param name="Envelope">The parsed, validated envelope, or null.</param>
+/// <param name="Problem">Why there is no envelope, or null.</param>
+public sealed record QueuedEnvelope(string Json, OutboundEnvelope? Envelope, EnvelopeFormatException? Problem);

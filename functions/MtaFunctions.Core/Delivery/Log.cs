@@ -42,4 +42,10 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Information, "{MessageId}: its body is gone and every recipient is final (another queue message of this envelope delivered it); nothing to send")]
     public static partial void AlreadyFinal(ILogger logger, string messageId);
+
+    [LoggerMessage(14, LogLevel.Warning, "{MessageId}: handed out {DequeueCount} times; its state could not be read, so it is poisoned without knowing which recipients are final")]
+    public static partial void PoisonStateUnknown(ILogger logger, Exception exception, string messageId, long dequeueCount);
+
+    [LoggerMessage(15, LogLevel.Information, "{MessageId}: handed out {DequeueCount} times, but every recipient is final (the host stopped after delivering it); nothing to poison")]
+    public static partial void FinalWhenTakenTooOften(ILogger logger, string messageId, long dequeueCount);
 }

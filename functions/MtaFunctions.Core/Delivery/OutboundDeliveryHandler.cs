@@ -18,7 +18,8 @@ namespace MtaFunctions.Core.Delivery;
 /// <remarks>
 /// Approach:
 /// 1. Parse the envelope strictly; a payload that can never be delivered goes to the poison queue with its
-///    reason instead of crash-looping.
+///    reason instead of crash-looping. A batch (a JSON array of envelopes, <see cref="OutboundQueueWriter"/>)
+///    is that for each of its envelopes, delivered at once and each on its own.
 /// 2. Read per-recipient state first, always: a queue message handed out twice (host retry, crash after
 ///    sending, the same envelope queued twice) never sends again to a recipient already final. Two queue
 ///    messages of one envelope in this process take turns (<see cref="EnvelopeClaims"/>).
@@ -92,23 +93,74 @@ public sealed class OutboundDeliveryHandler(
 
     private async Task HandleAsync(string payload, long dequeueCount, Task inFlightWritten, CancellationToken cancellationToken)
     {
-        OutboundEnvelope envelope;
-        try
+        var envelopes = EnvelopeSerializer.ParsePayload(payload);
+        if (envelopes.Count == 1)
         {
-            envelope = EnvelopeSerializer.Parse(payload);
-        }
-        catch (EnvelopeFormatException e)
-        {
-            await PoisonAsync(payload, e.Message, dequeueCount, cancellationToken).ConfigureAwait(false);
+            await HandleEnvelopeAsync(envelopes[0], dequeueCount, inFlightWritten, cancellationToken).ConfigureAwait(false);
             return;
         }
+
+        // A batch: each envelope delivered on its own and at once, as if it had come alone, so that one that fails
+        // or is poisoned leaves the others' deliveries as they are. A failure hands the whole queue message back;
+        // taken again, the envelopes already final are not sent again (their rows are read first, as always).
+        using var gate = new SemaphoreSlim(MaxParallelEnvelopes);
+        var failures = new List<Exception>();
+        await Task.WhenAll(envelopes.Select(async envelope =>
+        {
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await HandleEnvelopeAsync(envelope, dequeueCount, inFlightWritten, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                lock (failures)
+                {
+                    failures.Add(e);
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        })).ConfigureAwait(false);
+        if (failures.Count == 1)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failures[0]);
+        }
+
+        if (failures.Count > 1)
+        {
+            throw new AggregateException($"{failures.Count} of the {envelopes.Count} envelopes of a batch failed", failures);
+        }
+    }
+
+    // Bounds what one batch holds in memory at once (bodies, parsed messages, SMTP sessions).
+    private const int MaxParallelEnvelopes = 32;
+
+    private async Task HandleEnvelopeAsync(QueuedEnvelope queued, long dequeueCount, Task inFlightWritten, CancellationToken cancellationToken)
+    {
+        if (queued.Envelope is not { } envelope)
+        {
+            await PoisonAsync(queued.Json, queued.Problem!.Message, dequeueCount, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var payload = queued.Json;
 
         // A run that fails at our limit poisons the message below; one handed out more often than that never got
         // to a result (the host was killed or timed out while delivering it, each time): poisoned with that
         // reason by us rather than as it is by the listener, its recipients shown failed. Recipients already
-        // final keep their rows.
+        // final keep their rows; an envelope whose recipients are all final (a batch's others, a message
+        // delivered but not yet deleted when the host stopped) ends quietly.
         if (dequeueCount > QueueLimits.MaxDequeueCount)
         {
+            if (await EveryRecipientFinalOrUnknownAsync(envelope, dequeueCount, cancellationToken).ConfigureAwait(false) == true)
+            {
+                Log.FinalWhenTakenTooOften(logger, envelope.Id, dequeueCount);
+                return;
+            }
+
             await PoisonAsync(envelope, payload, $"taken {dequeueCount} times without a result: the host stopped (killed, crashed or timed out) while delivering it",
                 dequeueCount, cancellationToken).ConfigureAwait(false);
             return;
@@ -239,6 +291,20 @@ public sealed class OutboundDeliveryHandler(
     {
         var states = await store.LoadAsync(envelope, cancellationToken).ConfigureAwait(false);
         return envelope.To.All(r => IsSettled(states, r));
+    }
+
+    // Null when the state cannot be read: the message is poisoned then rather than handed out once more.
+    private async Task<bool?> EveryRecipientFinalOrUnknownAsync(OutboundEnvelope envelope, long dequeueCount, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await EveryRecipientFinalAsync(envelope, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is RequestFailedException or IOException or HttpRequestException or TimeoutException)
+        {
+            Log.PoisonStateUnknown(logger, e, envelope.Id, dequeueCount);
+            return null;
+        }
     }
 
     // Final and attempted: never sent again (a poisoned message's rows are final but were never attempted).

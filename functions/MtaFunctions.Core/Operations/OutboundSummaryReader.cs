@@ -58,17 +58,11 @@ public sealed class OutboundSummaryReader(StorageAccount storage, TimeProvider t
             length = (await queue.GetPropertiesAsync(cancellationToken).ConfigureAwait(false)).Value.ApproximateMessagesCount;
 
             // Deferred retries are hidden and listed by their rows; the visible head (a peek returns at most 32) holds new messages.
-            foreach (var message in (await queue.PeekMessagesAsync(32, cancellationToken).ConfigureAwait(false)).Value)
+            // An envelope that cannot be delivered is left out: the delivery poisons it, its age says nothing about the queue.
+            var peeked = (await queue.PeekMessagesAsync(32, cancellationToken).ConfigureAwait(false)).Value;
+            foreach (var envelope in peeked.SelectMany(m => EnvelopeSerializer.ValidEnvelopes(m.Body.ToString())))
             {
-                try
-                {
-                    var queuedAt = EnvelopeSerializer.Parse(message.Body.ToString()).QueuedAt;
-                    oldest = oldest is null || queuedAt < oldest ? queuedAt : oldest;
-                }
-                catch (EnvelopeFormatException)
-                {
-                    // The delivery poisons it with its reason; its age says nothing about the queue.
-                }
+                oldest = oldest is null || envelope.QueuedAt < oldest ? envelope.QueuedAt : oldest;
             }
         }
         catch (RequestFailedException e) when (e.Status == 404)

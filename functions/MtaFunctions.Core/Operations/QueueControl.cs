@@ -136,19 +136,10 @@ public sealed class QueueControl(StorageAccount storage, TimeProvider time)
         }
 
         var now = time.GetUtcNow();
-        foreach (var message in peeked)
+        // A batch's envelopes one by one; one that cannot be delivered is left out: the delivery moves it to the
+        // poison queue with its reason, and poison list shows it then.
+        foreach (var envelope in peeked.SelectMany(m => EnvelopeSerializer.ValidEnvelopes(m.Body.ToString())))
         {
-            OutboundEnvelope envelope;
-            try
-            {
-                envelope = EnvelopeSerializer.Parse(message.Body.ToString());
-            }
-            catch (EnvelopeFormatException)
-            {
-                // The delivery will move it to the poison queue with its reason; poison list shows it then.
-                continue;
-            }
-
             if (messageId is not null && envelope.Id != messageId)
             {
                 continue;

@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
+using MtaFunctions.Client;
 using MtaFunctions.Client.Contract;
 
 namespace MtaFunctions.Core.Storage;

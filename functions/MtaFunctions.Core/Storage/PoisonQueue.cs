@@ -49,7 +49,13 @@ public sealed class PoisonQueue(QueueServiceClient queues, TimeProvider time)
             if (match is not null)
             {
                 var entry = ToEntry(match);
-                EnvelopeSerializer.Parse(entry.Payload);
+
+                // Every envelope of it (a batch the listener poisoned whole has several) must be deliverable.
+                if (EnvelopeSerializer.ParsePayload(entry.Payload).FirstOrDefault(e => e.Problem is not null)?.Problem is { } problem)
+                {
+                    throw problem;
+                }
+
                 await outbound.SendMessageAsync(BinaryData.FromString(entry.Payload), null, TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false);
                 await _queue.DeleteMessageAsync(match.MessageId, match.PopReceipt, cancellationToken).ConfigureAwait(false);
                 taken.Remove(match);

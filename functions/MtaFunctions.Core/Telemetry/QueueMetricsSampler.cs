@@ -23,17 +23,10 @@ public sealed partial class QueueMetricsSampler(StorageAccount storage, TimeProv
         var properties = await queue.GetPropertiesAsync(cancellationToken).ConfigureAwait(false);
         var peeked = (await queue.PeekMessagesAsync(32, cancellationToken).ConfigureAwait(false)).Value;
         DateTimeOffset? oldest = null;
-        foreach (var message in peeked)
+        // An envelope that cannot be delivered is left out: the delivery poisons it, its age says nothing about the queue.
+        foreach (var envelope in peeked.SelectMany(m => EnvelopeSerializer.ValidEnvelopes(m.Body.ToString())))
         {
-            try
-            {
-                var queuedAt = EnvelopeSerializer.Parse(message.Body.ToString()).QueuedAt;
-                oldest = oldest is null || queuedAt < oldest ? queuedAt : oldest;
-            }
-            catch (EnvelopeFormatException)
-            {
-                // The delivery poisons it with its reason; its age says nothing about the queue.
-            }
+            oldest = oldest is null || envelope.QueuedAt < oldest ? envelope.QueuedAt : oldest;
         }
 
         var now = time.GetUtcNow();

@@ -42,4 +42,73 @@ public sealed class EnvelopeSerializerTests
         var envelope = EnvelopeSerializer.Parse("""{"id":"x1","from":"","to":["c@d.example"],"message":"QQ==","queuedAt":"2026-01-01T00:00:00Z"}""");
         Assert.Equal("", envelope.From);
     }
+
+    private static string Envelope(string id, string to = "c@d.example") =>
+        $$"""{"id":"{{id}}","from":"a@b.example","to":["{{to}}"],"message":"{{Body}}","queuedAt":"2026-01-01T00:00:00Z"}""";
+
+    [Fact]
+    public void ParsePayload_OneEnvelope_OneEntryWithItsJson()
+    {
+        var json = Envelope("one");
+        var entry = Assert.Single(EnvelopeSerializer.ParsePayload(json));
+        Assert.Equal(json, entry.Json);
+        Assert.Equal("one", entry.Envelope!.Id);
+        Assert.Null(entry.Problem);
+        Assert.False(EnvelopeSerializer.IsBatch(json));
+    }
+
+    [Fact]
+    public void ParsePayload_OneBadEnvelope_OneEntryWithTheReason()
+    {
+        var json = Envelope("one", to: "bad");
+        var entry = Assert.Single(EnvelopeSerializer.ParsePayload(json));
+        Assert.Equal(json, entry.Json);
+        Assert.Null(entry.Envelope);
+        Assert.Equal("to[0]", entry.Problem!.Field);
+    }
+
+    [Fact]
+    public void ParsePayload_Batch_EachEnvelopeOnItsOwn_BadOneNamedByItsPlace()
+    {
+        var json = $" \n[{Envelope("first")},{Envelope("second", to: "bad")}, 42 ,{Envelope("fourth")}]";
+        Assert.True(EnvelopeSerializer.IsBatch(json));
+
+        var entries = EnvelopeSerializer.ParsePayload(json);
+
+        Assert.Equal(4, entries.Count);
+        Assert.Equal(["first", null, null, "fourth"], entries.Select(e => e.Envelope?.Id));
+        Assert.Equal(Envelope("second", to: "bad"), entries[1].Json);
+        Assert.Equal("[1].to[0]", entries[1].Problem!.Field);
+        Assert.StartsWith("outbound envelope: [1].to[0]: ", entries[1].Problem!.Message);
+        Assert.Equal("42", entries[2].Json);
+        Assert.Equal("[2]", entries[2].Problem!.Field);
+        Assert.Equal(Envelope("fourth"), entries[3].Json);
+        Assert.Equal(["first", "fourth"], EnvelopeSerializer.ValidEnvelopes(json).Select(e => e.Id));
+    }
+
+    [Theory]
+    [InlineData("[", "not a valid batch")]
+    [InlineData("[{\"id\":1},", "not a valid batch")]
+    [InlineData(" [ ] ", "an empty batch")]
+    public void ParsePayload_UnreadableBatch_OneEntry_WholePayload_Reason(string json, string reason)
+    {
+        var entry = Assert.Single(EnvelopeSerializer.ParsePayload(json));
+        Assert.Equal(json, entry.Json);
+        Assert.Null(entry.Envelope);
+        Assert.Equal("$", entry.Problem!.Field);
+        Assert.Contains(reason, entry.Problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void JoinBatch_ReadsBackAsTheSameEnvelopes()
+    {
+        var envelopes = new[] { "a1", "a2", "a3" }.Select(id => EnvelopeSerializer.Parse(Envelope(id))).ToList();
+
+        var batch = EnvelopeSerializer.JoinBatch([.. envelopes.Select(EnvelopeSerializer.ToUtf8)]);
+
+        var text = System.Text.Encoding.UTF8.GetString(batch);
+        Assert.Equal(envelopes.Sum(e => EnvelopeSerializer.ToUtf8(e).Length) + 4, batch.Length);
+        Assert.Equal(envelopes.Select(e => e.Id), EnvelopeSerializer.ParsePayload(text).Select(e => e.Envelope!.Id));
+        Assert.Equal(envelopes.Select(e => e.To[0]), EnvelopeSerializer.ValidEnvelopes(text).Select(e => e.To[0]));
+    }
 }

@@ -1,4 +1,4 @@
-using MtaFunctions.Core.Storage;
+using MtaFunctions.Client;
 
 namespace MtaFunctions.Tests.Delivery;
 

@@ -1,8 +1,9 @@
-namespace MtaFunctions.Core.Storage;
+namespace MtaFunctions.Client;
 
 /// <summary>
 /// Gathers requests that arrive within a short window and hands them to one flush together, so that many
-/// concurrent callers share a storage operation; each caller still gets its own result or failure.
+/// concurrent callers share a storage operation (a table transaction, a queue message); each caller still gets its
+/// own result or failure.
 /// </summary>
 /// <remarks>
 /// With a window, it opens with the first request and closes after <c>window</c> or when <c>full</c> requests
