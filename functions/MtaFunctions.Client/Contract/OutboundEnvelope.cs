@@ -9,6 +9,7 @@ namespace MtaFunctions.Client.Contract;
 /// The RFC 5322 message travels inline (<see cref="Message"/>, base64) when the whole queue payload stays
 /// under <see cref="EnvelopeLimits.MaxInlinePayloadBytes"/>, otherwise as a blob in
 /// <see cref="StorageNames.MessageContainer"/> named by <see cref="MessageBlob"/>. Exactly one of the two is set.
+/// A queue message carries one envelope, or several as a JSON array (a batch, see <see cref="EnvelopeSerializer.ParsePayload"/>).
 /// </remarks>
 public sealed record OutboundEnvelope
 {

@@ -54,7 +54,7 @@ public sealed class OutboundDeliveryHandler(
     /// host.json sets <c>messageEncoding</c> to <c>none</c> so that the handler, not the host's decoder, sees a
     /// payload that is not base64: it goes to the poison queue with its reason like any other bad payload.
     /// </remarks>
-    /// <param name="queueText">The queue message text: the envelope JSON, base64 (as producers write it).</param>
+    /// <param name="queueText">The queue message text: the envelope JSON (or a batch of envelopes), base64 (as producers write it).</param>
     /// <param name="dequeueCount">How often the queue has handed this message out.</param>
     /// <param name="cancellationToken">Host shutdown.</param>
     public Task HandleQueueMessageAsync(string queueText, long dequeueCount, CancellationToken cancellationToken) =>
@@ -155,7 +155,7 @@ public sealed class OutboundDeliveryHandler(
         // delivered but not yet deleted when the host stopped) ends quietly.
         if (dequeueCount > QueueLimits.MaxDequeueCount)
         {
-            if (await EveryRecipientFinalOrUnknownAsync(envelope, dequeueCount, cancellationToken).ConfigureAwait(false) == true)
+            if (await EveryRecipientKnownFinalAsync(envelope, dequeueCount, cancellationToken).ConfigureAwait(false))
             {
                 Log.FinalWhenTakenTooOften(logger, envelope.Id, dequeueCount);
                 return;
@@ -293,8 +293,8 @@ public sealed class OutboundDeliveryHandler(
         return envelope.To.All(r => IsSettled(states, r));
     }
 
-    // Null when the state cannot be read: the message is poisoned then rather than handed out once more.
-    private async Task<bool?> EveryRecipientFinalOrUnknownAsync(OutboundEnvelope envelope, long dequeueCount, CancellationToken cancellationToken)
+    // False when the state cannot be read: the message is poisoned then rather than handed out once more.
+    private async Task<bool> EveryRecipientKnownFinalAsync(OutboundEnvelope envelope, long dequeueCount, CancellationToken cancellationToken)
     {
         try
         {
@@ -303,7 +303,7 @@ public sealed class OutboundDeliveryHandler(
         catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is RequestFailedException or IOException or HttpRequestException or TimeoutException)
         {
             Log.PoisonStateUnknown(logger, e, envelope.Id, dequeueCount);
-            return null;
+            return false;
         }
     }
 

@@ -85,7 +85,7 @@ public static class MtaTelemetry
 
     static MtaTelemetry()
     {
-        Meter.CreateObservableGauge("mtafunctions.queue.length", ObserveQueueLength, "{message}", "Messages on the outbound queue (approximate, hidden retries included)");
+        Meter.CreateObservableGauge("mtafunctions.queue.length", ObserveQueueLength, "{message}", "Queue messages on the outbound queue (approximate, hidden retries included; a batch of envelopes counts once)");
         Meter.CreateObservableGauge("mtafunctions.queue.oldest_age", ObserveOldestAge, "s", "Age (from queuedAt) of the oldest message due now on the outbound queue");
     }
 

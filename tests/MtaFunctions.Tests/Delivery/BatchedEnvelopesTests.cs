@@ -174,6 +174,42 @@ public sealed class BatchedEnvelopesTests(AzuriteFixture storage) : IClassFixtur
     }
 
     /// <summary>
+    /// A batch whose three envelopes are refused at RCPT (550): each is bounced, and the three DSNs, queued by the
+    /// delivery at about the same moment (they may share a queue message), each reach the sender once.
+    /// </summary>
+    [Fact]
+    public async Task Batch_EachEnvelopeRefusedAtRcpt_EachBouncedOnce()
+    {
+        await using var host = await MtaTestHost.StartAsync(storage);
+        host.AddDomain("gone.test", "mx.gone.test", "127.0.0.103");
+        host.AddDomain("sender.test", "mx.sender.test", "127.0.0.104");
+        var gone = host.AddSmtpServer("127.0.0.103", host.Ca.IssueServer(["mx.gone.test"]));
+        var sender = host.AddSmtpServer("127.0.0.104", host.Ca.IssueServer(["mx.sender.test"]));
+        var envelopes = Enumerable.Range(0, 3).Select(i => Envelope($"refused-{i}", $"x{i}@gone.test")).ToList();
+        foreach (var envelope in envelopes)
+        {
+            gone.RecipientReplies[envelope.To[0]] = (550, "5.1.1 no such user");
+        }
+
+        await host.Handler.HandleAsync($"[{string.Join(',', envelopes.Select(EnvelopeSerializer.ToJson))}]", 1, Ct);
+
+        foreach (var envelope in envelopes)
+        {
+            Assert.Equal(nameof(DeliveryState.Bounced), (await host.StatusAsync(envelope.Id))[envelope.To[0]].State);
+        }
+
+        Assert.Empty(host.Inbox);
+        await host.PumpAsync();
+
+        Assert.Equal(3, host.Inbox.Count);
+        Assert.All(host.Inbox, m => Assert.Equal([Sender], m.To));
+        Assert.Equal(3, sender.EndOfDataCount);
+        var reports = host.Inbox.Select(m => MtaTestHost.Parse(m.Data)).ToList();
+        Assert.Equal(envelopes.Select(e => e.To[0]).Order(), reports.Select(r => envelopes.Single(e => r.TextBody?.Contains(e.To[0], StringComparison.Ordinal) == true).To[0]).Order());
+        await AssertQueuesEmptyAsync(host);
+    }
+
+    /// <summary>
     /// One envelope of a batch fails (storage refuses its body): the others are delivered and the queue message is
     /// handed back. Taken again, only the envelope still owed is sent.
     /// </summary>
