@@ -4,7 +4,8 @@ namespace MtaFunctions.Core.Policy.MtaSts;
 
 /// <summary>
 /// The per-instance memory layer over <see cref="IMtaStsPolicyStore"/>: a delivery reads the table at most
-/// once per domain every <see cref="MemoryLifetime"/>, so a burst of mail to one domain costs one read.
+/// once per domain every <see cref="MemoryLifetime"/>, so a burst of mail to one domain costs one read (the
+/// messages that miss memory at the same moment share the read on its way).
 /// </summary>
 /// <remarks>
 /// Entries are re-read after <see cref="MemoryLifetime"/> so that a policy another instance fetched, or an
@@ -18,6 +19,9 @@ public sealed class MtaStsPolicyCache(IMtaStsPolicyStore store, TimeProvider tim
     private const int MaxEntries = 100_000;
     private readonly ConcurrentDictionary<string, (CachedMtaStsPolicy? Entry, DateTimeOffset ReadAt)> _memory = new(StringComparer.Ordinal);
 
+    // The table reads on their way, by domain: the messages of a burst that all miss memory at once share one.
+    private readonly ConcurrentDictionary<string, Task<CachedMtaStsPolicy?>> _reading = new(StringComparer.Ordinal);
+
     /// <summary>The cached entry, from memory when fresh, else from the table.</summary>
     /// <param name="domain">Policy domain.</param>
     /// <param name="fromTable">Skip memory (another instance may have fetched a newer policy).</param>
@@ -25,14 +29,58 @@ public sealed class MtaStsPolicyCache(IMtaStsPolicyStore store, TimeProvider tim
     public async Task<CachedMtaStsPolicy?> GetAsync(string domain, bool fromTable, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (!fromTable && _memory.TryGetValue(domain, out var held) && now - held.ReadAt < MemoryLifetime)
+        if (fromTable)
+        {
+            // Not shared: a read that started before this call may predate what the caller knows of.
+            var entry = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
+            Remember(domain, entry, now);
+            return entry;
+        }
+
+        if (_memory.TryGetValue(domain, out var held) && now - held.ReadAt < MemoryLifetime)
         {
             return held.Entry;
         }
 
-        var entry = await store.GetAsync(domain, cancellationToken).ConfigureAwait(false);
-        Remember(domain, entry, now);
-        return entry;
+        return await SharedReadAsync(domain).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task<CachedMtaStsPolicy?> SharedReadAsync(string domain)
+    {
+        while (true)
+        {
+            if (_reading.TryGetValue(domain, out var running))
+            {
+                return running;
+            }
+
+            var read = new TaskCompletionSource<CachedMtaStsPolicy?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_reading.TryAdd(domain, read.Task))
+            {
+                _ = ReadIntoAsync(domain, read);
+                return read.Task;
+            }
+        }
+    }
+
+    // Not cancelled by any one caller: the others wait for it too (each caller's own wait is cancellable).
+    private async Task ReadIntoAsync(string domain, TaskCompletionSource<CachedMtaStsPolicy?> read)
+    {
+        try
+        {
+            var now = time.GetUtcNow();
+            var entry = await store.GetAsync(domain, CancellationToken.None).ConfigureAwait(false);
+            Remember(domain, entry, now);
+            read.SetResult(entry);
+        }
+        catch (Exception e)
+        {
+            read.SetException(e);
+        }
+        finally
+        {
+            _reading.TryRemove(KeyValuePair.Create(domain, read.Task));
+        }
     }
 
     /// <summary>Writes an entry through to the table.</summary>
