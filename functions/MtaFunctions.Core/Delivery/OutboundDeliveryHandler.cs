@@ -103,11 +103,16 @@ public sealed class OutboundDeliveryHandler(
         // A batch: each envelope delivered on its own and at once, as if it had come alone, so that one that fails
         // or is poisoned leaves the others' deliveries as they are. A failure hands the whole queue message back;
         // taken again, the envelopes already final are not sent again (their rows are read first, as always).
+        // Inline bodies are in the queue message already: at most 48 KiB in all. A body in a blob can be 25 MB, so
+        // the blob-bodied envelopes of a batch (another producer may write such a batch; ours sends them alone) go
+        // one at a time: one queue message never holds more than one large body in memory.
         using var gate = new SemaphoreSlim(MaxParallelEnvelopes);
+        using var blobGate = new SemaphoreSlim(1);
         var failures = new List<Exception>();
         await Task.WhenAll(envelopes.Select(async envelope =>
         {
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var own = envelope.Envelope?.MessageBlob is null ? gate : blobGate;
+            await own.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
                 await HandleEnvelopeAsync(envelope, dequeueCount, inFlightWritten, cancellationToken).ConfigureAwait(false);
@@ -121,7 +126,7 @@ public sealed class OutboundDeliveryHandler(
             }
             finally
             {
-                gate.Release();
+                own.Release();
             }
         })).ConfigureAwait(false);
         if (failures.Count == 1)
@@ -135,7 +140,7 @@ public sealed class OutboundDeliveryHandler(
         }
     }
 
-    // Bounds what one batch holds in memory at once (bodies, parsed messages, SMTP sessions).
+    // Bounds the inline envelopes of one batch delivered at once (parsed messages, SMTP sessions).
     private const int MaxParallelEnvelopes = 32;
 
     private async Task HandleEnvelopeAsync(QueuedEnvelope queued, long dequeueCount, Task inFlightWritten, CancellationToken cancellationToken)

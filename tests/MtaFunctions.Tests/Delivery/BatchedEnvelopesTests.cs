@@ -174,6 +174,54 @@ public sealed class BatchedEnvelopesTests(AzuriteFixture storage) : IClassFixtur
     }
 
     /// <summary>
+    /// A batch of envelopes whose bodies are blobs (another producer's; ours sends those alone): one body at a time,
+    /// so one queue message never holds several large bodies in memory. While the first is held at the MX after its
+    /// body, no other body has been read; then all three are delivered, exactly as queued.
+    /// </summary>
+    [Fact]
+    public async Task Batch_OfBlobBodies_OneBodyAtATime_AllDeliveredExactly()
+    {
+        var reads = new CountBlobReads();
+        await using var host = await MtaTestHost.StartAsync(storage, s => s.AddSingleton(StorageAccount.FromConnectionString(storage.ConnectionString, reads)));
+        host.AddDomain("ok.test", "mx.ok.test", "127.0.0.103");
+        var mx = host.AddSmtpServer("127.0.0.103", host.Ca.IssueServer(["mx.ok.test"]));
+        var release = new TaskCompletionSource<(int Code, string Text)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        mx.EndOfDataHolds.Enqueue(release.Task);
+        var container = host.Storage.Blobs.GetBlobContainerClient(StorageNames.MessageContainer);
+        var envelopes = new List<OutboundEnvelope>();
+        var bodies = new Dictionary<string, byte[]>();
+        for (var i = 0; i < 3; i++)
+        {
+            var to = $"blob{i}@ok.test";
+            bodies[to] = RelaySamples.Build("attachment", Sender, to);
+            await container.GetBlobClient($"one-at-a-time-{i}.eml").UploadAsync(BinaryData.FromBytes(bodies[to]), overwrite: true);
+            envelopes.Add(Envelope($"one-at-a-time-{i}", to) with { Message = null, MessageBlob = $"one-at-a-time-{i}.eml" });
+        }
+
+        var handling = host.Handler.HandleAsync($"[{string.Join(',', envelopes.Select(EnvelopeSerializer.ToJson))}]", 1, Ct);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (mx.EndOfDataCount < 1)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the first envelope never reached the end of its data");
+            await Task.Delay(20);
+        }
+
+        // Time for the others to start if they could (they did at once before: every body read within milliseconds).
+        await Task.Delay(500);
+        Assert.Equal(1, reads.Count);
+        release.SetResult((250, "2.0.0 stored"));
+        await handling;
+
+        Assert.Equal(3, reads.Count);
+        Assert.Equal(3, host.Inbox.Count);
+        foreach (var envelope in envelopes)
+        {
+            var received = Assert.Single(host.Inbox, m => m.To[0] == envelope.To[0]);
+            Assert.Equal(RelaySamples.Crlf(bodies[envelope.To[0]])[..^2], RelaySamples.AfterOwnReceived(received.Data, envelope.Id));
+        }
+    }
+
+    /// <summary>
     /// A batch whose three envelopes are refused at RCPT (550): each is bounced, and the three DSNs, queued by the
     /// delivery at about the same moment (they may share a queue message), each reach the sender once.
     /// </summary>
@@ -457,6 +505,22 @@ public sealed class BatchedEnvelopesTests(AzuriteFixture storage) : IClassFixtur
             }
 
             await ProcessNextAsync(message, pipeline);
+        }
+    }
+
+    /// <summary>Counts the reads of message bodies (blobs of the message container).</summary>
+    private sealed class CountBlobReads : HttpPipelineSynchronousPolicy
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public override void OnSendingRequest(HttpMessage message)
+        {
+            if (message.Request.Method == RequestMethod.Get && message.Request.Uri.Path.Contains($"/{StorageNames.MessageContainer}/", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _count);
+            }
         }
     }
 
