@@ -383,16 +383,7 @@ public sealed class BatchedEnvelopesTests(AzuriteFixture storage) : IClassFixtur
         var ids = await Task.WhenAll(sends);
         Assert.Contains(await PayloadsAsync(peers), EnvelopeSerializer.IsBatch);
 
-        using (var host = KillableLocalHost.Start(new Dictionary<string, string>
-        {
-            ["AzureWebJobsStorage"] = peers.Storage.ConnectionString,
-            ["Dns:Servers"] = peers.Dns.EndPoint.ToString(),
-            ["Queue:Outbound:Smtp:Port"] = peers.SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Queue:Outbound:Tls:ExtraRootCas"] = peers.Ca.PemFile,
-            ["Queue:Outbound:AllowPrivateDestinations"] = "true",
-            ["Queue:Outbound:Hostname"] = "mta.sender.test",
-            ["LocalHost:Http:Port"] = "0",
-        }))
+        using (var host = KillableLocalHost.Start(peers.LocalHostSettings()))
         {
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
             while (peers.Inbox.Count < 20 || (await peers.OutboundQueue.GetPropertiesAsync()).Value.ApproximateMessagesCount > 0)

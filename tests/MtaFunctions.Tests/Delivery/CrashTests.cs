@@ -24,7 +24,7 @@ public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFi
         var slow = peers.AddSmtpServer("127.0.0.82", peers.Ca.IssueServer(["mx.slow.test"]));
         var hold = new TaskCompletionSource<(int Code, string Text)>(TaskCreationOptions.RunContinuationsAsynchronously);
         slow.EndOfDataGate = hold.Task;
-        var settings = Settings(peers);
+        var settings = peers.LocalHostSettings();
         var id = MtaClient.NewMessageId(TimeProvider.System);
         var body = MtaTestHost.Message(Sender, "a@fast.test");
         var writer = new OutboundQueueWriter(
@@ -72,7 +72,7 @@ public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFi
         var held = peers.AddSmtpServer("127.0.0.83", peers.Ca.IssueServer(["mx.held.test"]));
         var hold = new TaskCompletionSource<(int Code, string Text)>(TaskCreationOptions.RunContinuationsAsynchronously);
         held.EndOfDataGate = hold.Task;
-        var settings = Settings(peers);
+        var settings = peers.LocalHostSettings();
         var id = MtaClient.NewMessageId(TimeProvider.System);
         var writer = new OutboundQueueWriter(
             peers.Storage.Queues.GetQueueClient(StorageNames.OutboundQueue), peers.Storage.Blobs.GetBlobContainerClient(StorageNames.MessageContainer));
@@ -120,7 +120,7 @@ public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFi
         mx.EndOfDataGate = hold.Task;
         var table = storage.Endpoints["Table"];
         using var proxy = new SlowRequestProxy(table, "/InFlight", TimeSpan.FromSeconds(5));
-        var settings = Settings(peers);
+        var settings = peers.LocalHostSettings();
         settings["AzureWebJobsStorage"] = peers.Storage.ConnectionString.Replace($"TableEndpoint={table};", $"TableEndpoint={proxy.Via(table)};", StringComparison.Ordinal);
         Assert.NotEqual(peers.Storage.ConnectionString, settings["AzureWebJobsStorage"]);
         var id = MtaClient.NewMessageId(TimeProvider.System);
@@ -170,7 +170,7 @@ public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFi
             await peers.OutboundQueue.UpdateMessageAsync(taken.MessageId, taken.PopReceipt, visibilityTimeout: TimeSpan.Zero);
         }
 
-        using (var host = KillableLocalHost.Start(Settings(peers)))
+        using (var host = KillableLocalHost.Start(peers.LocalHostSettings()))
         {
             await WaitAsync(async () => (await peers.PoisonQueue.PeekMessagesAsync(32)).Value.Length > 0, host);
             var first = Assert.Single((await peers.PoisonQueue.PeekMessagesAsync(32)).Value).Body.ToString();
@@ -188,16 +188,6 @@ public sealed class CrashTests(AzuriteFixture storage) : IClassFixture<AzuriteFi
         Assert.Empty(mx.Inbox);
     }
 
-    private static Dictionary<string, string> Settings(MtaTestHost peers) => new()
-    {
-        ["AzureWebJobsStorage"] = peers.Storage.ConnectionString,
-        ["Dns:Servers"] = peers.Dns.EndPoint.ToString(),
-        ["Queue:Outbound:Smtp:Port"] = peers.SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["Queue:Outbound:Tls:ExtraRootCas"] = peers.Ca.PemFile,
-        ["Queue:Outbound:AllowPrivateDestinations"] = "true",
-        ["Queue:Outbound:Hostname"] = "mta.sender.test",
-        ["LocalHost:Http:Port"] = "0",
-    };
 
     private static async Task WaitAsync(Func<Task<bool>> condition, KillableLocalHost host, TimeSpan? limit = null)
     {

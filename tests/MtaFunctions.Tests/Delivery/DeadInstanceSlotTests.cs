@@ -35,7 +35,7 @@ public sealed class DeadInstanceSlotTests(AzuriteFixture storage) : IClassFixtur
         var mx = peers.AddSmtpServer("127.0.0.86", peers.Ca.IssueServer(["mx.slots.test"]));
         var hold = new TaskCompletionSource<(int Code, string Text)>(TaskCreationOptions.RunContinuationsAsynchronously);
         mx.EndOfDataGate = hold.Task;
-        var settings = Settings(peers);
+        var settings = peers.LocalHostSettings();
         settings["Queue:Outbound:Limits:MaxConnections"] = "2";
         var recipients = new[] { "a@slots.test", "b@slots.test", "c@slots.test" };
         var ids = new Dictionary<string, string>();
@@ -135,7 +135,7 @@ public sealed class DeadInstanceSlotTests(AzuriteFixture storage) : IClassFixtur
         var mx = peers.AddSmtpServer("127.0.0.88", peers.Ca.IssueServer(["mx.stopped.test"]));
         var table = storage.Endpoints["Table"];
         using var proxy = new SlowRequestProxy(table, "DELETE /devstoreaccount1/DestinationLimits(", TimeSpan.FromSeconds(2));
-        var settings = Settings(peers);
+        var settings = peers.LocalHostSettings();
         settings["AzureWebJobsStorage"] = peers.Storage.ConnectionString.Replace($"TableEndpoint={table};", $"TableEndpoint={proxy.Via(table)};", StringComparison.Ordinal);
         Assert.NotEqual(peers.Storage.ConnectionString, settings["AzureWebJobsStorage"]);
         settings["Queue:Outbound:Limits:MaxConnections"] = "2";
@@ -216,7 +216,7 @@ public sealed class DeadInstanceSlotTests(AzuriteFixture storage) : IClassFixtur
         var mx = peers.AddSmtpServer("127.0.0.87", peers.Ca.IssueServer(["mx.kept.test"]));
         var hold = new TaskCompletionSource<(int Code, string Text)>(TaskCreationOptions.RunContinuationsAsynchronously);
         mx.EndOfDataGate = hold.Task;
-        var settings = Settings(peers);
+        var settings = peers.LocalHostSettings();
         settings["Queue:Outbound:Limits:MaxConnections"] = "2";
         var ids = new Dictionary<string, string>();
         foreach (var recipient in new[] { "a@kept.test", "b@kept.test" })
@@ -427,16 +427,6 @@ public sealed class DeadInstanceSlotTests(AzuriteFixture storage) : IClassFixtur
         }
     }
 
-    private static Dictionary<string, string> Settings(MtaTestHost peers) => new()
-    {
-        ["AzureWebJobsStorage"] = peers.Storage.ConnectionString,
-        ["Dns:Servers"] = peers.Dns.EndPoint.ToString(),
-        ["Queue:Outbound:Smtp:Port"] = peers.SmtpPort.ToString(CultureInfo.InvariantCulture),
-        ["Queue:Outbound:Tls:ExtraRootCas"] = peers.Ca.PemFile,
-        ["Queue:Outbound:AllowPrivateDestinations"] = "true",
-        ["Queue:Outbound:Hostname"] = "mta.sender.test",
-        ["LocalHost:Http:Port"] = "0",
-    };
 
     private static async Task WaitAsync(Func<Task<bool>> condition, KillableLocalHost host, TimeSpan? limit = null)
     {

@@ -101,16 +101,7 @@ public sealed class SameEnvelopeAtOnceTests(AzuriteFixture storage) : IClassFixt
         await peers.OutboundQueue.SendMessageAsync(await QueuedPayloadAsync(peers));
         Assert.Equal(2, (await peers.OutboundQueue.PeekMessagesAsync(32)).Value.Length);
 
-        using (var host = KillableLocalHost.Start(new Dictionary<string, string>
-        {
-            ["AzureWebJobsStorage"] = peers.Storage.ConnectionString,
-            ["Dns:Servers"] = peers.Dns.EndPoint.ToString(),
-            ["Queue:Outbound:Smtp:Port"] = peers.SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Queue:Outbound:Tls:ExtraRootCas"] = peers.Ca.PemFile,
-            ["Queue:Outbound:AllowPrivateDestinations"] = "true",
-            ["Queue:Outbound:Hostname"] = "mta.sender.test",
-            ["LocalHost:Http:Port"] = "0",
-        }))
+        using (var host = KillableLocalHost.Start(peers.LocalHostSettings()))
         {
             await WaitAsync(host, async () => mx.EndOfDataCount >= 1
                 && (host.Output.Contains($"{id}: another queue message of this envelope", StringComparison.Ordinal)

@@ -82,6 +82,21 @@ public sealed class MtaTestHost : IAsyncDisposable
         return host;
     }
 
+    /// <summary>
+    /// Settings for a LocalHost child process (<see cref="KillableLocalHost"/>) that delivers with this host's
+    /// storage, DNS, SMTP port and CA, as a second instance of the same deployment would.
+    /// </summary>
+    public Dictionary<string, string> LocalHostSettings() => new()
+    {
+        ["AzureWebJobsStorage"] = Storage.ConnectionString,
+        ["Dns:Servers"] = Dns.EndPoint.ToString(),
+        ["Queue:Outbound:Smtp:Port"] = SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Queue:Outbound:Tls:ExtraRootCas"] = Ca.PemFile,
+        ["Queue:Outbound:AllowPrivateDestinations"] = "true",
+        ["Queue:Outbound:Hostname"] = "mta.sender.test",
+        ["LocalHost:Http:Port"] = "0",
+    };
+
     /// <summary>The configuration the host was built with.</summary>
     public IConfiguration Configuration { get; private init; } = null!;
 
