@@ -20,7 +20,7 @@ namespace MtaFunctions.Client;
 /// </remarks>
 public sealed class OutboundQueueWriter
 {
-    /// <summary>Most new envelopes carried by one queue message.</summary>
+    /// <summary>Most new envelopes this writer puts in one queue message (the delivery takes up to <see cref="EnvelopeLimits.MaxBatchEnvelopes"/>).</summary>
     public const int MaxEnvelopesPerMessage = 32;
 
     /// <summary>Queue messages of new envelopes on their way at once before further sends wait to go together.</summary>

@@ -92,6 +92,13 @@ public static partial class EnvelopeSerializer
             return [new QueuedEnvelope(json, null, new EnvelopeFormatException("$", "an empty batch: the array holds no envelope"))];
         }
 
+        // Each envelope of a batch can cost a delivery or a poison entry of its own: a payload of thousands of
+        // tiny elements is refused whole.
+        if (elements.Count > EnvelopeLimits.MaxBatchEnvelopes)
+        {
+            return [new QueuedEnvelope(json, null, new EnvelopeFormatException("$", $"a batch of {elements.Count} envelopes; at most {EnvelopeLimits.MaxBatchEnvelopes} per queue message"))];
+        }
+
         // Each element's problem named by its place in the batch: "[2].to[0]".
         return [.. elements.Select((element, i) => Read(element) is var entry && entry.Problem is { } problem
             ? entry with { Problem = new EnvelopeFormatException(problem.Field == "$" ? $"[{i}]" : $"[{i}].{problem.Field}", problem.Problem) }

@@ -71,6 +71,9 @@ public static class EnvelopeLimits
     /// <summary>Inline body limit: the payload limit less room for the envelope fields (recipients included).</summary>
     public const int MaxInlinePayloadBytes = 45_000;
 
+    /// <summary>Most envelopes one queue message (a batch) may carry.</summary>
+    public const int MaxBatchEnvelopes = 100;
+
     /// <summary>Most recipients one envelope may carry (RFC 5321 §4.5.3.1.8 asks servers to take at least 100).</summary>
     public const int MaxRecipients = 1000;
 }

@@ -100,6 +100,18 @@ public sealed class EnvelopeSerializerTests
     }
 
     [Fact]
+    public void ParsePayload_BatchOverTheLimit_RefusedWhole()
+    {
+        var json = $"[{string.Join(',', Enumerable.Repeat("1", EnvelopeLimits.MaxBatchEnvelopes + 1))}]";
+
+        var entry = Assert.Single(EnvelopeSerializer.ParsePayload(json));
+
+        Assert.Equal(json, entry.Json);
+        Assert.Equal($"outbound envelope: $: a batch of {EnvelopeLimits.MaxBatchEnvelopes + 1} envelopes; at most {EnvelopeLimits.MaxBatchEnvelopes} per queue message", entry.Problem!.Message);
+        Assert.Equal(EnvelopeLimits.MaxBatchEnvelopes, EnvelopeSerializer.ParsePayload($"[{string.Join(',', Enumerable.Repeat("1", EnvelopeLimits.MaxBatchEnvelopes))}]").Count);
+    }
+
+    [Fact]
     public void JoinBatch_ReadsBackAsTheSameEnvelopes()
     {
         var envelopes = new[] { "a1", "a2", "a3" }.Select(id => EnvelopeSerializer.Parse(Envelope(id))).ToList();
