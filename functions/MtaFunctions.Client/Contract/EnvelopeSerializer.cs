@@ -109,6 +109,13 @@ public static partial class EnvelopeSerializer
     public static IEnumerable<OutboundEnvelope> ValidEnvelopes(string json) =>
         ParsePayload(json).Where(e => e.Envelope is not null).Select(e => e.Envelope!);
 
+    /// <summary>
+    /// The earliest <c>queuedAt</c> among the deliverable envelopes of these queue payloads, or null. One that cannot
+    /// be delivered is left out: the delivery poisons it, its age says nothing about the queue.
+    /// </summary>
+    public static DateTimeOffset? OldestQueuedAt(IEnumerable<string> payloads) =>
+        payloads.SelectMany(ValidEnvelopes).Select(e => (DateTimeOffset?)e.QueuedAt).Min();
+
     /// <summary>Writes envelopes that are already serialised (<see cref="ToUtf8"/>) as one batch payload.</summary>
     public static byte[] JoinBatch(IReadOnlyList<byte[]> envelopes)
     {

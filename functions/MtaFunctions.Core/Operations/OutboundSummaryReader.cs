@@ -58,12 +58,8 @@ public sealed class OutboundSummaryReader(StorageAccount storage, TimeProvider t
             length = (await queue.GetPropertiesAsync(cancellationToken).ConfigureAwait(false)).Value.ApproximateMessagesCount;
 
             // Deferred retries are hidden and listed by their rows; the visible head (a peek returns at most 32) holds new messages.
-            // An envelope that cannot be delivered is left out: the delivery poisons it, its age says nothing about the queue.
             var peeked = (await queue.PeekMessagesAsync(32, cancellationToken).ConfigureAwait(false)).Value;
-            foreach (var envelope in peeked.SelectMany(m => EnvelopeSerializer.ValidEnvelopes(m.Body.ToString())))
-            {
-                oldest = oldest is null || envelope.QueuedAt < oldest ? envelope.QueuedAt : oldest;
-            }
+            oldest = new[] { oldest, EnvelopeSerializer.OldestQueuedAt(peeked.Select(m => m.Body.ToString())) }.Min();
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {

@@ -22,12 +22,7 @@ public sealed partial class QueueMetricsSampler(StorageAccount storage, TimeProv
         var queue = storage.Queues.GetQueueClient(StorageNames.OutboundQueue);
         var properties = await queue.GetPropertiesAsync(cancellationToken).ConfigureAwait(false);
         var peeked = (await queue.PeekMessagesAsync(32, cancellationToken).ConfigureAwait(false)).Value;
-        DateTimeOffset? oldest = null;
-        // An envelope that cannot be delivered is left out: the delivery poisons it, its age says nothing about the queue.
-        foreach (var envelope in peeked.SelectMany(m => EnvelopeSerializer.ValidEnvelopes(m.Body.ToString())))
-        {
-            oldest = oldest is null || envelope.QueuedAt < oldest ? envelope.QueuedAt : oldest;
-        }
+        var oldest = EnvelopeSerializer.OldestQueuedAt(peeked.Select(m => m.Body.ToString()));
 
         var now = time.GetUtcNow();
         MtaTelemetry.SetQueueSample(properties.Value.ApproximateMessagesCount, oldest is { } o && o < now ? now - o : TimeSpan.Zero);
